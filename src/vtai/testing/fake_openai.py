@@ -106,7 +106,9 @@ class FakeOpenAIServer:
     def start(self, timeout: float = 10.0) -> FakeOpenAIServer:
         if self._thread is not None:
             raise RuntimeError("FakeOpenAIServer already started")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # With proto given, asyncio sets TCP_NODELAY on accepted sockets; without it every response waits
+        # ~40 ms for Nagle + delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.port))
