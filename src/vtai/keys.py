@@ -56,10 +56,13 @@ class KeyStore:
         if not key or any(c in key for c in "\n\r\"' "):
             raise UserError("That key is empty or contains spaces, quotes or line breaks; paste the key alone.")
         var = env_var_for(provider)
-        lines = [ln for ln in self._lines() if (m := _LINE.match(ln)) is None or m.group(1) != var]
-        lines.append(f"{var}={key}")
-        self._write(lines)
+        self.set_var(var, key)
         return var
+
+    def set_var(self, var: str, value: str) -> None:
+        lines = [ln for ln in self._lines() if (m := _LINE.match(ln)) is None or m.group(1) != var]
+        lines.append(f"{var}={value}")
+        self._write(lines)
 
     def remove(self, provider: str) -> bool:
         var = env_var_for(provider)

@@ -1,0 +1,1 @@
+"""The Chainlit web UI. Only this package imports chainlit."""

@@ -1,0 +1,139 @@
+"""Chainlit callbacks: a thin adapter from the browser to the engine."""
+
+from __future__ import annotations
+
+import logging
+
+import chainlit as cl
+from chainlit.input_widget import Select, Slider, Switch, TextInput
+
+from vtai.engine import ChatOptions
+from vtai.llm.catalogue import availability
+from vtai.messages import Conversation, Message, TextPart
+from vtai.ui import state
+from vtai.ui.render import ChainlitRenderer
+
+log = logging.getLogger(__name__)
+AUTO = "auto (router picks)"
+PROFILES = {
+    "Chat": "Chat with any model. The router picks a handler and model for each message.",
+    "Assistant": "Chat with tools: code interpreter and web search, called by a tool-capable model.",
+}
+STARTERS = [
+    ("Explain something", "Explain how a transistor works, simply."),
+    ("Write code", "Write a Python function that checks whether a string is a palindrome."),
+    ("Summarize text", "Summarize in one sentence: The quick brown fox jumps over the lazy dog repeatedly."),
+    ("Think it through", "A bat and a ball cost $1.10 together; the bat costs $1 more than the ball. "
+                         "How much is the ball?"),
+]
+
+
+def runtime():
+    return state.RUNTIME
+
+
+def model_choices() -> list[str]:
+    rt = runtime()
+    usable = [m.id for m in rt.catalogue.with_capability("chat") if availability(m, rt.settings)[0]]
+    return [AUTO, *usable]
+
+
+def options() -> ChatOptions:
+    return cl.user_session.get("options")
+
+
+@cl.set_chat_profiles
+async def chat_profiles(user=None, language=None):
+    return [cl.ChatProfile(name=name, markdown_description=desc, default=name == "Chat")
+            for name, desc in PROFILES.items()]
+
+
+@cl.set_starters
+async def starters(user=None, language=None):
+    return [cl.Starter(label=label, message=message) for label, message in STARTERS]
+
+
+def settings_widgets(opts: ChatOptions) -> list:
+    choices = model_choices()
+    current = opts.model if opts.model in choices else AUTO
+    return [
+        Select(id="model", label="Model", values=choices, initial_index=choices.index(current),
+               description="'auto' lets the router choose per message; a model here answers everything."),
+        Switch(id="dynamic_routing", label="Dynamic routing", initial=opts.dynamic_routing,
+               description="Classify each message and pick a handler and model for it."),
+        Slider(id="temperature", label="Temperature", initial=opts.temperature or 0.7, min=0, max=2, step=0.1),
+        Slider(id="top_p", label="Top P", initial=opts.top_p or 1.0, min=0.05, max=1, step=0.05),
+        TextInput(id="system_prompt", label="System prompt", initial=opts.system_prompt or "", multiline=True),
+        Switch(id="thinking", label="Thinking mode", initial=opts.thinking,
+               description="Show the model's reasoning as a collapsible Thinking step."),
+        Select(id="reasoning_effort", label="Reasoning depth", values=["low", "medium", "high"],
+               initial_index=["low", "medium", "high"].index(opts.reasoning_effort or "medium")),
+    ]
+
+
+def apply_settings(opts: ChatOptions, values: dict) -> ChatOptions:
+    model = values.get("model")
+    opts.model = None if model in (None, AUTO) else model
+    opts.dynamic_routing = bool(values.get("dynamic_routing", opts.dynamic_routing)) and opts.model is None
+    opts.temperature = float(values.get("temperature", opts.temperature or 0.7))
+    opts.top_p = float(values.get("top_p", opts.top_p or 1.0))
+    opts.system_prompt = values.get("system_prompt") or None
+    opts.thinking = bool(values.get("thinking", opts.thinking))
+    opts.reasoning_effort = values.get("reasoning_effort") or opts.reasoning_effort
+    return opts
+
+
+@cl.on_chat_start
+async def start() -> None:
+    rt = runtime()
+    opts = ChatOptions.from_settings(rt.settings)
+    opts.use_tools = cl.user_session.get("chat_profile") == "Assistant"
+    if rt.engine.router is None:
+        opts.dynamic_routing = False
+    cl.user_session.set("options", opts)
+    cl.user_session.set("conversation", Conversation())
+    await cl.ChatSettings(settings_widgets(opts)).send()
+    if rt.routing_error:
+        await cl.Message(content=f"Dynamic routing is off: {rt.routing_error}").send()
+
+
+@cl.on_settings_update
+async def settings_update(values: dict) -> None:
+    apply_settings(options(), values)
+
+
+@cl.on_chat_resume
+async def resume(thread: dict) -> None:
+    rt = runtime()
+    opts = ChatOptions.from_settings(rt.settings)
+    cl.user_session.set("options", opts)
+    conversation = Conversation(id=thread.get("id"))
+    for step in thread.get("steps") or []:
+        if step.get("type") == "user_message":
+            conversation.add(Message.text("user", step.get("output") or ""))
+        elif step.get("type") == "assistant_message" and step.get("output"):
+            conversation.add(Message.text("assistant", step.get("output") or ""))
+    cl.user_session.set("conversation", conversation)
+    await cl.ChatSettings(settings_widgets(opts)).send()
+
+
+def to_message(msg: cl.Message) -> Message:
+    from vtai.ui.uploads import attachment_parts
+
+    parts = [TextPart(msg.content or "")]
+    parts += attachment_parts(msg.elements or [])
+    return Message(role="user", parts=parts)
+
+
+@cl.on_message
+async def on_message(msg: cl.Message) -> None:
+    rt = runtime()
+    if not (msg.content or "").strip() and not msg.elements:
+        await cl.Message(content="Type a message or attach a file to start.").send()
+        return
+    conversation: Conversation = cl.user_session.get("conversation")
+    renderer = ChainlitRenderer()
+    async for event in rt.engine.respond(conversation, to_message(msg), options()):
+        await renderer.render(event)
+    actions = [cl.Action(name="speak", payload={}, label="Speak", icon="volume-2", tooltip="Read this answer aloud")]
+    await renderer.finish(actions)
