@@ -47,6 +47,11 @@ class RouteChoice:
     preferred_models: tuple[str, ...] = ()
     requires: str | None = None
 
+    @property
+    def name(self) -> str:
+        """The route name (so a choice can stand in for its Route where only name/handler/models are read)."""
+        return self.route
+
     def to_dict(self) -> dict:
         return {"route": self.route, "score": round(self.score, 4), "fallback": self.fallback,
                 "runner_up": self.runner_up, "runner_up_score": round(self.runner_up_score, 4),
