@@ -35,10 +35,10 @@ class FilesMixin:
             raise StoreError("No files folder configured for attachments (pass files_dir to Store.open)")
         return self.files_dir
 
-    def thread_files_dir(self, user_id: str, thread_id: str) -> Path | None:
+    def thread_files_dir(self, user_id: str | None, thread_id: str) -> Path | None:
         if self.files_dir is None:
             return None
-        return self.files_dir / safe_name(user_id) / safe_name(thread_id)
+        return self.files_dir / safe_name(user_id or "_unowned") / safe_name(thread_id)
 
     def remove_user_files(self, user_id: str) -> None:
         if self.files_dir is not None:
@@ -49,16 +49,20 @@ class FilesMixin:
                              message_id: str | None = None, attachment_id: str | None = None,
                              meta: dict | None = None) -> Attachment:
         """Store ``data`` (or a copy of the file at ``source``) for one of the user's threads."""
-        if (data is None) == (source is None):
-            raise TypeError("add_attachment needs exactly one of data= or source=")
+        if data is not None and source is not None:
+            raise TypeError("add_attachment takes data= or source=, not both")
         await self.get_thread(user_id, thread_id)
         att_id = attachment_id or str(uuid.uuid4())
         folder = self.thread_files_dir(user_id, thread_id) or self._files_root()
         target = folder / f"{safe_name(att_id)}-{safe_name(name)}"
-        size = await asyncio.to_thread(_write, target, data, Path(source) if source else None)
+        if data is None and source is None:  # a link only (meta["url"]): nothing on disk
+            size, rel = 0, ""
+        else:
+            size = await asyncio.to_thread(_write, target, data, Path(source) if source else None)
+            rel = str(target.relative_to(self._files_root()))
         row = {"id": att_id, "thread_id": thread_id, "message_id": message_id, "name": name[:255],
                "mime": mime or "application/octet-stream", "size": size,
-               "path": str(target.relative_to(self._files_root())), "meta": meta or {},
+               "path": rel, "meta": meta or {},
                "created_at": time.time()}
         try:
             async with self.tx() as conn:
@@ -83,17 +87,21 @@ class FilesMixin:
                  .order_by(attachments.c.created_at))
         async with self.tx() as conn:
             rows = (await conn.execute(query)).all()
+            if not rows:
+                await self._require_thread(conn, user_id, thread_id)
         return [self._attachment(r._mapping) for r in rows]
 
     async def delete_attachment(self, user_id: str, attachment_id: str) -> None:
         att = await self.get_attachment(user_id, attachment_id)
         async with self.tx() as conn:
             await conn.execute(delete(attachments).where(attachments.c.id == attachment_id))
-        Path(att.path).unlink(missing_ok=True)
+        if att.path:
+            Path(att.path).unlink(missing_ok=True)
 
     def _attachment(self, m: Any) -> Attachment:
         return Attachment(id=m["id"], thread_id=m["thread_id"], message_id=m["message_id"], name=m["name"],
-                          mime=m["mime"], size=m["size"], path=str(self._files_root() / m["path"]),
+                          mime=m["mime"], size=m["size"],
+                          path=str(self._files_root() / m["path"]) if m["path"] else "",
                           created_at=m["created_at"], meta=m["meta"] or {})
 
 

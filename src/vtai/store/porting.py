@@ -23,7 +23,7 @@ FORMAT = "vtai-threads"
 VERSION = 1
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 MAX_IMPORT_MESSAGES = 200_000
-ROLES = {"user", "assistant", "system", "tool"}
+ROLES = {"user", "assistant", "system", "tool", "step"}  # step: a Chainlit tool/LLM step
 
 
 class PortingMixin:

@@ -90,7 +90,7 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
 
     # ---- threads -------------------------------------------------------------------------------------------
 
-    async def create_thread(self, user_id: str, name: str | None = None, *, thread_id: str | None = None,
+    async def create_thread(self, user_id: str | None, name: str | None = None, *, thread_id: str | None = None,
                             metadata: dict | None = None, tags: list[str] | None = None) -> Thread:
         now = time.time()
         row = {"id": thread_id or new_id(), "user_id": user_id, "name": _clip(name), "created_at": now,
@@ -124,11 +124,17 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
         return _thread(row)
 
     async def list_threads(self, user_id: str, page: int = 1, page_size: int = 20,
-                           search: str | None = None) -> Page[Thread]:
+                           search: str | None = None, *, feedback_value: int | None = None) -> Page[Thread]:
+        """Most recently updated first. ``search``: full-text (see :mod:`vtai.store.search`);
+        ``feedback_value``: only threads with a message the user rated 0 or 1."""
         page, page_size = max(1, int(page)), max(1, min(int(page_size), MAX_PAGE_SIZE))
         query = select(threads).where(threads.c.user_id == user_id)
         if search and search.strip():
             query = query.where(search_mod.matching(self.dialect, search))
+        if feedback_value is not None:
+            rated = (select(messages.c.thread_id).join(feedback, feedback.c.message_id == messages.c.id)
+                     .where(feedback.c.value == feedback_value, feedback.c.user_id == user_id))
+            query = query.where(threads.c.id.in_(rated))
         query = (query.order_by(threads.c.updated_at.desc(), threads.c.id.desc())
                  .limit(page_size + 1).offset((page - 1) * page_size))
         async with self.tx() as conn:
@@ -238,6 +244,13 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
         async with self.tx() as conn:
             result = await conn.execute(update(messages).where(messages.c.id == message_id, owned)
                                         .values(**values))
+        if result.rowcount == 0:
+            raise NotFoundError(f"Message {message_id} not found")
+
+    async def delete_message(self, user_id: str | None, message_id: str) -> None:
+        owned = messages.c.thread_id.in_(select(threads.c.id).where(threads.c.user_id == user_id))
+        async with self.tx() as conn:
+            result = await conn.execute(delete(messages).where(messages.c.id == message_id, owned))
         if result.rowcount == 0:
             raise NotFoundError(f"Message {message_id} not found")
 
