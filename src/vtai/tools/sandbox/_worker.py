@@ -199,9 +199,17 @@ def main():
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     ctl_out.write(json.dumps({"ready": True}) + "\n")
     ctl_out.flush()
+    main_pid = os.getpid()
     for line in ctl_in:
         request = json.loads(line)
         exit_code = run_cell(request["code"], f"<cell {request['id']}>", namespace, request["cpu"])
+        if os.getpid() != main_pid:  # a process the cell forked fell out of the cell: it must not serve requests
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(exit_code & 0xFF)
         try:
             save_open_figures()
         except Exception as exc:  # a broken figure must not kill the kernel
