@@ -13,8 +13,9 @@ import uuid
 from typing import Any
 
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 
-from vtai.errors import InputError
+from vtai.errors import InputError, StoreError
 
 from .models import iso
 from .schema import messages, threads
@@ -51,6 +52,13 @@ class PortingMixin:
             raise InputError(f"Import has more than {MAX_IMPORT_MESSAGES} messages")
         if await self.get_user_by_id(user_id) is None:
             raise InputError(f"User {user_id} does not exist")
+        try:
+            return await self._insert_import(user_id, parsed)
+        except (StoreError, IntegrityError) as exc:
+            detail = str(exc).strip().splitlines()[0]
+            raise StoreError(f"Import failed and nothing was imported: {detail}") from exc
+
+    async def _insert_import(self, user_id: str, parsed: list[dict[str, Any]]) -> list[str]:
         new_ids: list[str] = []
         async with self.tx() as conn:
             for t in parsed:
