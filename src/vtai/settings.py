@@ -6,6 +6,7 @@ defaults. ``VTAI_HOME`` (default ``~/.config/vtai``) holds everything VT.ai writ
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,6 +149,20 @@ def _env_layers(home: Path) -> dict[str, str]:
     return merged
 
 
+def _is_list(annotation: Any) -> bool:
+    return getattr(annotation, "__origin__", None) is list
+
+
+def _parse_list(value: Any) -> Any:
+    """``'["a","b"]'`` or ``'a, b'`` → ``['a', 'b']``."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value.startswith("["):
+        return json.loads(value)
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
 def load_settings(api_keys: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Build settings from all layers. ``overrides`` are CLI flags (``None`` values are ignored);
     ``api_keys`` are ``--api-key provider=key`` values (used for this run, never persisted)."""
@@ -158,7 +173,8 @@ def load_settings(api_keys: dict[str, str] | None = None, **overrides: Any) -> S
         k[len("VTAI_"):].lower(): v for k, v in env.items() if k.startswith("VTAI_") and k != "VTAI_HOME"
     }
     fields = Settings.model_fields
-    init = {k: v for k, v in file_values.items() if k in fields and k not in ("api_keys", "api_bases")}
+    init = {k: _parse_list(v) if _is_list(fields[k].annotation) else v
+            for k, v in file_values.items() if k in fields and k not in ("api_keys", "api_bases")}
     init.update(overrides)
     init["home"] = home
     keys: dict[str, str] = {}

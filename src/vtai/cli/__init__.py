@@ -21,6 +21,10 @@ class DefaultToServe(click.Group):
             args = ["serve", *args]
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context):
+        with handle_errors():
+            return super().invoke(ctx)
+
 
 @click.group(cls=DefaultToServe, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="vtai")
@@ -54,8 +58,7 @@ for _module, _attr in OPTIONAL:
 
 
 def run() -> None:
-    with handle_errors():
-        main()
+    main()
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class Catalogue:
 
     def get(self, ref: str) -> Model:
         key = ref.strip().lower()
-        if key.startswith(("local/", "vtai/")) and key not in self._aliases and key.removeprefix("vtai/") in self._aliases:
+        if key not in self._aliases and key.startswith("vtai/"):
             key = key.removeprefix("vtai/")
         found = self._aliases.get(key)
         if found is None:

@@ -58,7 +58,7 @@ def prepare_chainlit_root(settings: Settings) -> Path:
             .replace("# custom_css = \"/public/test.css\"", 'custom_css = "/public/vtai.css"')
             .replace("max_files = 20", f"max_files = {settings.max_files_per_message}")
             .replace("max_size_mb = 500", f"max_size_mb = {int(settings.max_file_mb)}")
-            .replace("    # Enable audio features\n    enabled = false", "    # Enable audio features\n    enabled = true")
+            .replace("# Enable audio features\n    enabled = false", "# Enable audio features\n    enabled = true")
             .replace("edit_message = true", "edit_message = false"))
     (root / ".chainlit" / "config.toml").write_text(text)
     (root / "chainlit.md").write_text("# VT.ai\n\nMultimodal chat with a semantic router.\n")
