@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from vtai import attachments
 from vtai.errors import InputError, ProviderError, RoutingError, UserError, VtaiError
 from vtai.events import Done, Error, Event, ModelChosen, RouteChosen
 from vtai.handlers import HANDLERS, NEEDS, load_builtin
@@ -97,6 +98,7 @@ class Engine:
         # Optional parts handlers may use: "sandbox", "search", "store", "speech" ... (None when absent).
         self.services = services or {}
         load_builtin()
+        attachments.load_builtin()
 
     # ---- model choice ---------------------------------------------------------------------------
     def usable(self, model: Model) -> bool:
@@ -141,6 +143,9 @@ class Engine:
 
     async def _respond(self, conversation: Conversation, message: Message,
                        options: ChatOptions) -> AsyncIterator[Event]:
+        for pre in attachments.PREPROCESSORS:
+            async for event in pre(message, self):
+                yield event
         conversation.add(message)
         choice = None
         handler_name = "chat"
@@ -159,6 +164,8 @@ class Engine:
         else:
             model = self.chat_model(options)
             yield ModelChosen(model.id, "selected model" if options.model else "default model")
+        if options.use_tools and handler_name == "chat" and "assistant" in HANDLERS:
+            handler_name = "assistant"
         turn = Turn(conversation, message, options, model, self, choice)
         async for event in HANDLERS[handler_name](turn):
             yield event
