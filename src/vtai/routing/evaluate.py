@@ -14,7 +14,7 @@ import numpy as np
 import yaml
 
 from vtai.errors import InputError
-from vtai.routing.router import Router
+from vtai.routing.router import Router, embed_sorted
 
 _GRID = np.round(np.arange(0.0, 0.81, 0.01), 2)
 
@@ -105,7 +105,7 @@ def fit(router: Router, rows: Sequence[dict], seed: int = 0, rounds: int = 15) -
     if not known:
         raise InputError("None of the labelled rows names a configured route; nothing to fit.")
     texts = [rows[i]["text"] for i in known]
-    scores = router.score_vectors(router.encoder.embed(texts)) if texts else np.zeros((0, len(names)))
+    scores = router.score_vectors(embed_sorted(router.encoder, texts))
     truth = np.array([names.index(rows[i]["route"]) for i in known])
     default = names.index(router.routes.default_route)
     rng = np.random.default_rng(seed)

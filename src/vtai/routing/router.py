@@ -115,7 +115,7 @@ class Router:
         return self._score_matrix([text])[0]
 
     def _score_matrix(self, texts: list[str]) -> np.ndarray:
-        return self.score_vectors(self.encoder.embed(texts))
+        return self.score_vectors(embed_sorted(self.encoder, texts))
 
     def score_vectors(self, queries: np.ndarray) -> np.ndarray:
         """(n, d) normalised message vectors → (n, routes) scores in [-1, 1]."""
@@ -188,10 +188,21 @@ class Router:
                         return vectors
                 except (OSError, ValueError):
                     pass  # corrupt cache: re-embed below and overwrite it
-        vectors = self.encoder.embed(texts).astype(np.float32)
+        vectors = embed_sorted(self.encoder, texts)
         if path is not None:
             _atomic_save(path, vectors)
         return vectors
+
+
+def embed_sorted(encoder: Encoder, texts: list[str]) -> np.ndarray:
+    """One embed() call, texts fed in length order: batches pad to their longest text, so this saves work."""
+    if len(texts) <= 1:
+        return encoder.embed(texts).astype(np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    embedded = encoder.embed([texts[i] for i in order]).astype(np.float32)
+    vectors = np.empty_like(embedded)
+    vectors[order] = embedded
+    return vectors
 
 
 def _atomic_save(path: Path, vectors: np.ndarray) -> None:
