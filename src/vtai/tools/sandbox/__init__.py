@@ -73,7 +73,7 @@ from vtai.tools.sandbox.bwrap import BwrapSandbox, probe_bwrap
 from vtai.tools.sandbox.unsafe import WARNING, UnsafeLocalSandbox
 
 __all__ = ["BACKENDS", "BwrapSandbox", "RunResult", "Sandbox", "SandboxLimits", "SandboxUnavailableError",
-           "UnsafeLocalSandbox", "create_sandbox", "register_backend", "sanitize_session"]
+           "UnsafeLocalSandbox", "create_sandbox", "probe_bwrap", "register_backend", "sanitize_session"]
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ import time
 import traceback
 
 PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".svg", ".gif")
 
 
@@ -39,7 +40,9 @@ def drop_privileges(cfg):
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
     if cfg["uid"] is None:
         return  # unsafe local mode: runs as the host user, nothing to drop
-    if os.getuid() == 0:  # root-host mode: we hold CAP_SETUID/SETGID only in our own user namespace
+    if os.getuid() == 0:  # root-host mode: we hold CAP_SETUID/SETGID/SETPCAP only in our own user namespace
+        for cap in range(64):  # empty the bounding set too, while we still hold CAP_SETPCAP
+            libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
         os.setgroups([])
         os.setgid(cfg["gid"])
         os.setuid(cfg["uid"])

@@ -103,11 +103,11 @@ def safe_read(root: Path, relative: str, max_bytes: int = 50 << 20) -> bytes:
         raise InputError(f"Not a file in the work folder: {relative!r}")
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        for part in parts[:-1]:
-            nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = nxt
         try:
+            for part in parts[:-1]:
+                nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                os.close(fd)
+                fd = nxt
             leaf = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
         except OSError as exc:
             raise InputError(f"Cannot read {relative!r} from the work folder: {exc.strerror}") from exc

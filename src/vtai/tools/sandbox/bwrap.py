@@ -179,6 +179,6 @@ class BwrapSandbox(WorkerSandbox):
         userns = _RootUserns(self.host_uid, self.host_gid)
         ns_fd = await userns.open()
         argv = [bwrap, "--userns", str(ns_fd), *common, "--cap-drop", "ALL", "--cap-add", "CAP_SETUID",
-                "--cap-add", "CAP_SETGID", *mounts, "--", *python]
+                "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP", *mounts, "--", *python]
         return LaunchSpec(argv=argv, env={"PATH": "/usr/bin:/bin"}, pass_fds=(ns_fd,), extra_groups=[],
                           worker_cfg=cfg, cleanup=userns.close)
