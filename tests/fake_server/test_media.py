@@ -163,3 +163,14 @@ async def test_litellm_media_calls_work_against_the_fake(server):
     assert transcript.text == "fake transcript of a.wav (8 bytes)"
     embedding = await litellm.aembedding(model="openai/text-embedding-3-small", input=["x"], **common)
     assert len(embedding.data[0]["embedding"]) == 384
+
+
+@pytest.mark.parametrize(("fmt", "marker"), [("srt", "00:00:00,000 -->"), ("vtt", "WEBVTT")])
+def test_subtitle_formats_and_translations(server, fmt, marker):
+    files = {"file": ("a.mp3", b"abc", "audio/mpeg")}
+    with httpx.Client(base_url=server.base_url) as c:
+        subtitles = c.post("/audio/transcriptions", data={"model": "whisper-1", "response_format": fmt}, files=files)
+        translated = c.post("/audio/translations", data={"model": "whisper-1"}, files=files)
+    assert marker in subtitles.text and "fake transcript of a.mp3 (3 bytes)" in subtitles.text
+    assert translated.json() == {"text": "fake transcript of a.mp3 (3 bytes)"}
+    assert [r.endpoint for r in server.requests] == ["transcriptions", "translations"]

@@ -188,3 +188,30 @@ def test_runs_as_its_own_process_with_a_script(tmp_path):
         proc.terminate()
         assert proc.wait(5) == 0
         proc.stdout.close()
+
+
+def test_finite_hang_then_answers_normally(server):
+    server.enqueue(Fault("hang_before_first_byte", delay_s=0.2))
+    started = time.monotonic()
+    with httpx.Client(base_url=server.base_url) as client:
+        assert _content(_chat(client, text="late")) == "Echo: late"
+    assert time.monotonic() - started >= 0.2
+
+
+def test_yaml_script_and_control_endpoint_behaviours(tmp_path):
+    from vtai.testing.fake_openai import load_script
+
+    script = tmp_path / "script.yaml"
+    script.write_text(
+        "queue:\n  - {type: text, text: from yaml, model: a}\nbehaviours:\n  down: {kind: status, status: 503}\n"
+    )
+    with FakeOpenAIServer() as server, httpx.Client(base_url=server.base_url) as client:
+        load_script(server, script)
+        assert _content(_chat(client, model="a")) == "from yaml"
+        assert _chat(client, model="down").status_code == 503
+        client.post(server.url + "/_fake/behaviour", json={"model": "down"})  # only the model: remove it
+        client.post(server.url + "/_fake/behaviour", json={"model": "b", "type": "text", "text": "bee"})
+        assert _chat(client, model="down").status_code == 200
+        assert _content(_chat(client, model="b")) == "bee"
+        client.post(server.url + "/_fake/reset")
+        assert server.requests == []
