@@ -215,3 +215,10 @@ def test_yaml_script_and_control_endpoint_behaviours(tmp_path):
         assert _content(_chat(client, model="b")) == "bee"
         client.post(server.url + "/_fake/reset")
         assert server.requests == []
+
+
+def test_max_recorded_keeps_the_newest_requests():
+    with FakeOpenAIServer(max_recorded=2) as server, httpx.Client(base_url=server.base_url) as client:
+        for text in ("a", "b", "c"):
+            _chat(client, text=text)
+        assert [r.last_user_text for r in server.requests] == ["b", "c"]

@@ -85,7 +85,7 @@ class Endpoints:
             return _error(400, "'messages' is required and must be a non-empty array")
         return await chat.respond(recorded, self.state.pick(recorded), request.scope, self.stopping)
 
-    def _images_payload(self, request: Request, prompt: str, size: tuple[int, int], body: dict) -> dict:
+    async def _images_payload(self, request: Request, prompt: str, size: tuple[int, int], body: dict) -> dict:
         fmt = (body.get("output_format") or "png").lower()
         n = int(body.get("n") or 1)
         model = body.get("model") or ""
@@ -94,7 +94,8 @@ class Endpoints:
         )
         data = []
         for i in range(n):
-            png = media.image_bytes(f"{prompt}#{i}", size, fmt)
+            # Pillow off the event loop: a 1024² image takes long enough to delay other streams' tokens.
+            png = await asyncio.to_thread(media.image_bytes, f"{prompt}#{i}", size, fmt)
             if as_url:
                 name = f"{uuid.uuid4().hex}.{fmt}"
                 self.state.files[name] = (png, f"image/{'jpeg' if fmt == 'jpg' else fmt}")
@@ -123,7 +124,7 @@ class Endpoints:
             return _error(400, f"Invalid value for 'size': {body.get('size')!r}")
         if isinstance(scripted, Fault) and scripted.kind == "empty_completion":
             return JSONResponse({"created": int(time.time()), "data": []})
-        payload = self._images_payload(request, body["prompt"], size, body)
+        payload = await self._images_payload(request, body["prompt"], size, body)
         return self._deliver(request, scripted, json.dumps(payload).encode(), "application/json")
 
     async def image_edits(self, request: Request) -> Response:
@@ -140,7 +141,7 @@ class Endpoints:
         except UnidentifiedImageError:
             return _error(400, "Invalid image file or mode for image 1, please check your image file.")
         size = media.parse_size(recorded.form.get("size"), default=source)
-        payload = self._images_payload(request, recorded.form["prompt"], size, dict(recorded.form))
+        payload = await self._images_payload(request, recorded.form["prompt"], size, dict(recorded.form))
         return self._deliver(request, scripted, json.dumps(payload).encode(), "application/json")
 
     async def speech(self, request: Request) -> Response:

@@ -56,12 +56,14 @@ class FakeOpenAIServer:
         *,
         embedding_dim: int = 384,
         models: list[str] | None = None,
+        max_recorded: int | None = None,
         log_level: str = "warning",
     ):
+        """``max_recorded`` keeps only the newest N requests (for long soak runs); None keeps all."""
         self.host = host
         self.port = port
         self.log_level = log_level
-        self._state = ServerState(embedding_dim=embedding_dim, models=models)
+        self._state = ServerState(embedding_dim=embedding_dim, models=models, max_recorded=max_recorded)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None

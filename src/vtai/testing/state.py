@@ -100,8 +100,9 @@ class _Queued:
 
 
 class ServerState:
-    def __init__(self, embedding_dim: int = 384, models: list[str] | None = None):
+    def __init__(self, embedding_dim: int = 384, models: list[str] | None = None, max_recorded: int | None = None):
         self.embedding_dim = embedding_dim
+        self.max_recorded = max_recorded
         self.models = list(models or ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "tts-1", "whisper-1"])
         self.requests: list[RecordedRequest] = []
         self.files: dict[str, tuple[bytes, str]] = {}
@@ -112,6 +113,8 @@ class ServerState:
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+            if self.max_recorded is not None and len(self.requests) > self.max_recorded:
+                del self.requests[: len(self.requests) - self.max_recorded]
 
     def enqueue(self, reply: Reply, model: str | None = None, endpoint: str | None = None) -> None:
         if not isinstance(reply, Text | ToolCalls | Fault):
