@@ -46,8 +46,11 @@ def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _sqlite_pragmas(engine, in_memory=not db or db == ":memory:")
         return engine
+    # ``?schema=name`` in a PostgreSQL URL selects the schema (search_path), like the ``schema`` argument.
+    schema = schema or parsed.query.get("schema")  # type: ignore[assignment]
+    parsed = parsed.difference_update_query(["schema"])
     connect_args = {"server_settings": {"search_path": schema}} if schema else {}
-    return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    return create_async_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(engine: AsyncEngine, *, in_memory: bool) -> None:
