@@ -246,6 +246,9 @@ async def test_spinning_cpu_forever_is_stopped(hostile):
     assert result.exit_code != 0
     assert "CPU time limit exceeded" in result.stderr or result.timed_out
     assert result.duration_s < hostile.limits.wall_s + 2
+    # The next cell gets a fresh CPU budget.
+    after = await hostile.run("print(sum(range(10**6)))", "cpu")
+    assert (after.stdout, after.exit_code) == ("499999500000\n", 0), after.stderr
 
 
 async def test_printing_1_gb_is_truncated(hostile):

@@ -42,7 +42,8 @@ What is NOT isolated or limited
 * The kernel is shared (no seccomp filter; a kernel bug is an escape). On a root host nested user namespaces
   are not disabled (bwrap's ``--disable-userns`` cannot be combined with ``--userns``); they grant nothing
   outside the sandbox.
-* CPU time of child processes started by a cell is bounded only by the wall-time limit and the sweep.
+* CPU time of child processes started by a cell, and of a C call that never returns to Python (so the
+  CPU-limit error cannot be raised), is bounded only by the wall-time limit and the sweep.
 * Read-only system files (/usr, the Python install, including any secrets someone put there) are readable.
 * The worker protocol is trusted no further than its bounded JSON reply; files the sandbox writes are read
   back with :func:`safe_read` (no symlink following).

@@ -14,6 +14,7 @@ import importlib.abc
 import importlib.util
 import json
 import linecache
+import math
 import os
 import resource
 import signal
@@ -121,7 +122,7 @@ def format_exception(exc, skip_frames):
 
 def run_cell(code, filename, namespace, cpu_seconds):
     used = resource.getrusage(resource.RUSAGE_SELF)
-    budget = int(used.ru_utime + used.ru_stime) + cpu_seconds
+    budget = math.ceil(used.ru_utime + used.ru_stime) + cpu_seconds  # whole seconds: never less than asked
     resource.setrlimit(resource.RLIMIT_CPU, (budget, resource.RLIM_INFINITY))
     exit_code = 0
     try:
