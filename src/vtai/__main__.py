@@ -1,0 +1,3 @@
+from vtai.cli import run
+
+run()
