@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from vtai.routing import evaluate, format_report
+from vtai.routing.router import instruction_head
 
 
-@pytest.mark.parametrize("name", ["dev_set.jsonl", "heldout_set.jsonl"])
+@pytest.mark.parametrize("name", ["dev_set.jsonl", "heldout_set.jsonl", "probe_set.jsonl"])
 def test_accuracy_with_real_encoder(real_router, read_jsonl, name):
     rows = read_jsonl(name)
     report = evaluate(real_router, rows)
@@ -33,3 +34,12 @@ def test_bad_input_with_real_encoder(real_router):
     assert emoji.route == "casual-conversation" and emoji.fallback
     assert real_router.route("Bonjour ! Comment ça va ?").route in real_router.routes.names
     assert real_router.route("what is in this picture", ["image"]).route == "vision-image-processing"
+
+
+def test_long_messages_are_scored_on_their_instruction_too(real_router):
+    pasted = ("The committee met on Tuesday to review the budget. Several members raised concerns about "
+              "travel costs, and the chair proposed a freeze until the next quarter. ") * 8
+    assert instruction_head("Summarize this for my boss: " + pasted) == "Summarize this for my boss:"
+    assert instruction_head("short message: hi") is None
+    assert real_router.route("Summarize this for my boss: " + pasted).route == "text-processing"
+    assert real_router.route("Translate into Spanish: " + pasted).route == "text-processing"
