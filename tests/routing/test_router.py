@@ -122,6 +122,8 @@ def test_encoder_registry(tmp_path):
         make_encoder("bogus:x")
     with pytest.raises(RoutingError, match="never downloaded"):
         make_encoder("fastembed:BAAI/bge-small-en-v1.5", cache_dir=tmp_path)  # not on disk here
+    with pytest.raises(RoutingError, match="No ONNX model in"):
+        make_encoder(f"fastembed:sentence-transformers/all-MiniLM-L6-v2={tmp_path / 'missing'}")
     vectors = make_encoder("fake").embed(["a b", "c"])
     assert vectors.shape == (2, 256) and abs(float((vectors**2).sum(axis=1)[0]) - 1) < 1e-5
 

@@ -123,13 +123,16 @@ class FastEmbedEncoder:
         from fastembed import TextEmbedding
 
         kwargs: dict[str, object] = {"local_files_only": True, "threads": 1}
+        if model_dir is not None and not (model_dir / "model.onnx").is_file() and not any(model_dir.glob("*.onnx")):
+            raise RoutingError(f"No ONNX model in {model_dir} for encoder '{model_name}'. Use the bundled "
+                               "'fastembed:minilm' or turn routing off.")
         if model_dir is not None:
             kwargs["specific_model_path"] = str(model_dir)
         if cache_dir is not None:
             kwargs["cache_dir"] = str(cache_dir)
         try:
             self._model = TextEmbedding(model_name, **kwargs)
-        except (ValueError, OSError, RuntimeError) as exc:
+        except Exception as exc:  # fastembed/onnxruntime raise many types (incl. pybind ones) for "can't load"
             raise RoutingError(
                 f"Could not load encoder '{model_name}' from disk ({exc}). It is never downloaded at run time; "
                 "use the bundled 'fastembed:minilm' or turn routing off."
