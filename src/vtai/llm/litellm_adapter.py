@@ -91,6 +91,8 @@ class LiteLLMClient:
             queue: asyncio.Queue[Event] = asyncio.Queue()
             if not self.local.running():
                 yield Status("Starting the local model (first use)…")
+                # Import LiteLLM while the model loads: the two together are most of a cold start.
+                await asyncio.gather(self.local.ensure_started(), asyncio.to_thread(litellm))
             await self.local.ensure_started()
             slot = self.local.slot(lambda n: queue.put_nowait(
                 Status(f"The local model is busy: {n} request(s) ahead of yours, waiting…")))
