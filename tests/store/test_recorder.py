@@ -12,6 +12,7 @@ import textwrap
 import pytest
 
 from vtai import events as ev
+from vtai.errors import StoreError
 from vtai.messages import FilePart, ImagePart, Message, TextPart
 from vtai.store import Recorder, to_engine_messages
 
@@ -23,6 +24,7 @@ async def test_user_message_is_committed_before_the_answer(store, db, alice):
     try:
         assert [m.content for m in await other.list_messages(alice.id, "thread-1")] == ["Hello there"]
         await rec.assistant_started()
+        await rec.wait_written()
         (_, answer) = await other.list_messages(alice.id, "thread-1")
         assert (answer.role, answer.content, answer.status) == ("assistant", "", "interrupted")
     finally:
@@ -44,6 +46,7 @@ async def test_events_become_one_complete_row(store, alice, tmp_path):
                   ev.Usage("gpt-image", 12, 30, 0.04), ev.Done()]:
         await rec.feed(event)
     final = await rec.finish()
+    assert final == await store.get_message(alice.id, final.id)
     assert (final.content, final.status, final.route, final.model) == ("Here is a cat.", "complete", "image",
                                                                        "gpt-image")
     assert (final.prompt_tokens, final.completion_tokens, final.cost_usd) == (12, 30, 0.04)
@@ -73,9 +76,11 @@ async def test_partial_text_is_flushed_while_streaming(store, alice):
     await rec.user_message("t", Message.text("user", "count"))
     mid = await rec.assistant_started()
     await rec.feed(ev.TextDelta("one "))
+    await rec.wait_written()
     assert (await store.get_message(alice.id, mid)).content == ""  # not yet: within the interval
     await asyncio.sleep(0.06)
     await rec.feed(ev.TextDelta("two "))
+    await rec.wait_written()
     row = await store.get_message(alice.id, mid)
     assert (row.content, row.status) == ("one two ", "interrupted")
 
@@ -142,3 +147,12 @@ async def test_kill_9_mid_stream_keeps_message_and_partial_answer(db):
         assert len(words) >= 40 and words == [f"word{i}" for i in range(len(words))]
     finally:
         await store.close()
+
+
+async def test_a_failed_background_write_is_not_swallowed(store, alice):
+    rec = Recorder(store, alice.id)
+    user = await rec.user_message("t", Message.text("user", "hi"))
+    await rec.assistant_started(message_id=user.id)  # duplicate id: the background insert fails
+    await rec.feed(ev.TextDelta("text"))
+    with pytest.raises(StoreError, match="already exists"):
+        await rec.finish()

@@ -43,14 +43,16 @@ def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
         db = parsed.database
         if db and db != ":memory:":
             Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Every use is engine.begin() (commit or rollback), so the pool's reset-rollback is a wasted hop.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
         _sqlite_pragmas(engine, in_memory=not db or db == ":memory:")
         return engine
     # ``?schema=name`` in a PostgreSQL URL selects the schema (search_path), like the ``schema`` argument.
     schema = schema or parsed.query.get("schema")  # type: ignore[assignment]
     parsed = parsed.difference_update_query(["schema"])
     connect_args = {"server_settings": {"search_path": schema}} if schema else {}
-    return create_async_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    # No pre-ping (a round trip per checkout); a dropped connection invalidates the pool on first error.
+    return create_async_engine(parsed, connect_args=connect_args, pool_recycle=1800, pool_reset_on_return=None)
 
 
 def _sqlite_pragmas(engine: AsyncEngine, *, in_memory: bool) -> None:

@@ -2,22 +2,29 @@
 
     rec = Recorder(store, user_id)
     await rec.user_message(thread_id, message)   # committed before the model is called
-    await rec.assistant_started()                 # row exists now, status "interrupted"
+    await rec.assistant_started()                 # row written in the background, status "interrupted"
     async for event in engine.respond(...):
-        await rec.feed(event)                     # partial answer flushed at most every 0.5 s
-    await rec.finish()                            # final text, parts, usage; status "complete"/"error"
+        await rec.feed(event)                     # partial answer flushed in the background every 0.5 s
+    await rec.finish()                            # waits: final text, parts, usage; "complete"/"error"
 
-If the process dies mid-stream, the stored answer is whatever the last flush wrote, still marked
-"interrupted" — so at most ``flush_interval`` seconds of text are lost, never the user's message.
+Writes after the user's message run as one ordered chain of background tasks, so the stream never waits
+on the database; ``finish`` (or ``flush``) waits for the chain. If the process dies mid-stream, the stored
+answer is whatever the last flush wrote, still marked "interrupted": at most ``flush_interval`` seconds of
+text are lost, never the user's message. A failed background write is raised by the next ``feed``,
+``flush`` or ``finish``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vtai import events as ev
+from vtai.errors import NotFoundError
 from vtai.messages import AudioPart, FilePart, ImagePart, Message, TextPart
 
 from .models import StoredMessage
@@ -32,12 +39,14 @@ class Recorder:
         self.user_id = user_id
         self.flush_interval = flush_interval
         self.thread_id: str | None = None
-        self._ensured: set[str] = set()
         self._last_user_id: str | None = None
+        self._tail: asyncio.Task | None = None
         self._reset()
 
     def _reset(self) -> None:
         self.message_id: str | None = None
+        self._created_at = 0.0
+        self._parent_id: str | None = None
         self._text: list[str] = []
         self._parts: list[dict[str, Any]] = []
         self._fields: dict[str, Any] = {}
@@ -48,58 +57,101 @@ class Recorder:
 
     async def user_message(self, thread_id: str, message: Message, *,
                            message_id: str | None = None) -> StoredMessage:
-        """Commit the user's message (and its attachments) to ``thread_id``, creating the thread if new."""
-        if thread_id not in self._ensured:
-            await self.store.ensure_thread(self.user_id, thread_id)
-            self._ensured.add(thread_id)
+        """Commit the user's message (and its attachments) to ``thread_id``, creating the thread if new.
+        Awaited: when this returns, the message is durable."""
         self.thread_id = thread_id
-        parts = [await self._part(p, thread_id) for p in message.parts if not isinstance(p, TextPart)]
+        text = message.content
+        parts: list[dict[str, Any]] = []
+        if message.attachments():
+            await self.store.ensure_thread(self.user_id, thread_id)
+            parts = [await self._part(p, thread_id) for p in message.attachments()]
         if message.tool_calls:
             parts.append({"kind": "tool_calls", "calls": message.tool_calls})
-        stored = await self.store.add_message(self.user_id, thread_id, message.role, message.content,
-                                              parts=parts, message_id=message_id)
+        try:
+            stored = await self.store.add_message(self.user_id, thread_id, message.role, text, parts=parts,
+                                                  message_id=message_id, relaxed=True)
+        except NotFoundError:  # a new thread (attachments above already created it otherwise)
+            await self.store.ensure_thread(self.user_id, thread_id)
+            stored = await self.store.add_message(self.user_id, thread_id, message.role, text, parts=parts,
+                                                  message_id=message_id, relaxed=True)
         self._last_user_id = stored.id
         return stored
 
     async def assistant_started(self, *, message_id: str | None = None,
                                 parent_id: str | None = None) -> str:
-        """Create the answer's row now (empty, "interrupted") so that even a crash before the first
-        flush leaves a trace."""
+        """Start the answer: its row (empty, "interrupted") is written in the background right away, so the
+        model call isn't delayed and even a crash before the first flush leaves a trace."""
         if self.thread_id is None:
             raise RuntimeError("Recorder.assistant_started() before user_message()")
+        await self.wait_written()
         self._reset()
-        stored = await self.store.add_message(self.user_id, self.thread_id, "assistant", "",
-                                              message_id=message_id, status="interrupted",
-                                              parent_id=parent_id or self._last_user_id)
-        self.message_id = stored.id
+        self.message_id = message_id or str(uuid.uuid4())
+        self._parent_id = parent_id or self._last_user_id
+        self._created_at = time.time()
         self._last_flush = time.monotonic()
-        return stored.id
+        self._write(self.store.add_message(
+            self.user_id, self.thread_id, "assistant", "", message_id=self.message_id, status="interrupted",
+            parent_id=self._parent_id, created_at=self._created_at, relaxed=True))
+        return self.message_id
 
     async def feed(self, event: ev.Event) -> None:
+        """Take one engine event; schedules a background flush of the partial answer every
+        ``flush_interval`` seconds (never more than one write in flight)."""
         if self.message_id is None:
             raise RuntimeError("Recorder.feed() before assistant_started()")
         await self._absorb(event)
-        if self._dirty and time.monotonic() - self._last_flush >= self.flush_interval:
-            await self.flush()
+        if (self._dirty and time.monotonic() - self._last_flush >= self.flush_interval
+                and (self._tail is None or self._tail.done())):
+            self._check_tail()
+            self._last_flush = time.monotonic()
+            self._dirty = False
+            self._write(self.store.update_message(self.user_id, self.message_id, relaxed=True, **self._snapshot()))
 
     async def flush(self) -> None:
-        if self.message_id is None or not self._dirty:
-            return
-        await self.store.update_message(self.user_id, self.message_id, content="".join(self._text),
-                                        parts=list(self._parts), **self._fields)
-        self._dirty = False
-        self._last_flush = time.monotonic()
+        """Write the partial answer now and wait for it (and any pending write) to be stored."""
+        if self.message_id is not None and self._dirty:
+            self._dirty = False
+            self._last_flush = time.monotonic()
+            self._write(self.store.update_message(self.user_id, self.message_id, relaxed=True, **self._snapshot()))
+        await self.wait_written()
 
     async def finish(self, status: str | None = None) -> StoredMessage:
-        """Write the final row. Default status: "error" after an Error event, "interrupted" if the engine
-        said so, else "complete"."""
+        """Write the final row and wait for it. Default status: "error" after an Error event,
+        "interrupted" if the engine said so, else "complete"."""
         if self.message_id is None:
             raise RuntimeError("Recorder.finish() before assistant_started()")
         status = status or ("error" if self._error else "interrupted" if self._interrupted else "complete")
-        await self.store.update_message(self.user_id, self.message_id, content="".join(self._text),
-                                        parts=list(self._parts), status=status, **self._fields)
-        message_id, self.message_id = self.message_id, None
-        return await self.store.get_message(self.user_id, message_id)
+        values = self._snapshot()
+        await self.wait_written()
+        await self.store.update_message(self.user_id, self.message_id, status=status, relaxed=True, **values)
+        row = StoredMessage(id=self.message_id, thread_id=self.thread_id or "", role="assistant",
+                            parent_id=self._parent_id, status=status, created_at=self._created_at, **values)
+        self.message_id = None
+        return row
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {"content": "".join(self._text), "parts": [dict(p) for p in self._parts], **self._fields}
+
+    def _write(self, coro: Awaitable[Any]) -> None:
+        previous = self._tail
+
+        async def run() -> None:
+            if previous is not None:
+                await previous
+            await coro
+
+        self._tail = asyncio.ensure_future(run())
+
+    def _check_tail(self) -> None:
+        if self._tail is not None and self._tail.done() and self._tail.exception() is not None:
+            tail, self._tail = self._tail, None
+            raise tail.exception()  # type: ignore[misc]
+
+    async def wait_written(self) -> None:
+        """Wait until every background write so far is stored (raises if one failed)."""
+        if self._tail is not None:
+            tail, self._tail = self._tail, None
+            await tail
 
     @property
     def text(self) -> str:
