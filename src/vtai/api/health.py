@@ -1,4 +1,4 @@
-"""``GET /api/health``."""
+"""``GET /api/health`` (no key needed: load balancers poll it)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,23 @@ from fastapi import APIRouter
 from vtai import __version__
 
 
-def health_router(runtime) -> APIRouter:
+def health_router(runtime, config=None) -> APIRouter:
     router = APIRouter()
 
     @router.get("/api/health", tags=["meta"])
     async def health() -> dict:
         engine = runtime.engine
-        return {
+        body = {
             "status": "ok",
             "version": __version__,
             "local_model": runtime.llm.local.health(),
-            "routing": {"enabled": engine.router is not None, "error": runtime.routing_error},
+            "routing": {"enabled": engine.router is not None, "error": runtime.routing_error,
+                        "encoder": getattr(getattr(engine.router, "encoder", None), "id", None)},
         }
+        if config is not None:
+            body["api"] = {"auth_required": config.require_auth,
+                           "rate_limit_per_minute": config.rate_limit_per_minute,
+                           "max_body_bytes": config.max_body_bytes}
+        return body
 
     return router
