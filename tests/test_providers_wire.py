@@ -128,3 +128,22 @@ def test_cli_interactive_keeps_history_and_exits_on_eof(provider_env):
     second = provider_env.requests_to("chat")[-1].json["messages"]
     assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
     assert second[1]["content"] == "I am Ann"
+
+
+def test_router_litellm_encoder_over_http(provider_env, vtai_home, monkeypatch):
+    import numpy as np
+
+    from vtai.keys import KeyStore
+    from vtai.routing import make_encoder
+
+    # A key saved with `vtai keys set` (not in the environment) is used too.
+    provider_env_key = "sk-stored-embed-1234"
+    KeyStore(vtai_home).set("openai", provider_env_key)
+    monkeypatch.delenv("OPENAI_API_KEY")
+    enc = make_encoder("litellm:text-embedding-3-small")
+    vectors = enc.embed(["hello", "world"])
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    req = provider_env.requests_to("embeddings")[-1]
+    assert req.json["input"] == ["hello", "world"]
+    assert provider_env_key in req.headers["authorization"]

@@ -217,3 +217,21 @@ def _parse_args(raw: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {"_raw": raw}
     return value if isinstance(value, dict) else {"value": value}
+
+
+def embed_texts(model_ref: str, texts: list[str], settings: Settings | None = None) -> list[list[float]]:
+    """Blocking embeddings call (the router's remote encoder runs it off the event loop)."""
+    from vtai.llm.catalogue import load_catalogue
+    from vtai.settings import load_settings
+
+    settings = settings or load_settings()
+    model = load_catalogue(settings.home).find(model_ref)
+    if model is None:
+        args: dict[str, Any] = {"model": model_ref}
+    else:
+        args = LiteLLMClient(settings).connection(model)
+    try:
+        response = litellm().embedding(input=texts, timeout=settings.request_deadline, **args)
+    except Exception as exc:  # noqa: BLE001 - becomes a typed ProviderError
+        raise to_provider_error(exc, model_ref) from None
+    return [item["embedding"] for item in response.data]

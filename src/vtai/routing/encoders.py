@@ -165,15 +165,14 @@ def _default_cache() -> Path:
 
 
 def litellm_embedding(model: str, texts: list[str]) -> list[list[float]]:
-    """THE litellm call site for embeddings (vendor SDK import kept here, in one function)."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    import litellm
+    """Remote embeddings through the LLM adapter (the one place VT.ai calls LiteLLM)."""
+    from vtai.errors import ProviderError
+    from vtai.llm.litellm_adapter import embed_texts
 
     try:
-        response = litellm.embedding(model=model, input=texts)
-    except Exception as exc:  # litellm raises many provider-specific types; all mean "the call failed"
+        return embed_texts(model, texts)
+    except ProviderError as exc:
         raise RoutingError(f"Embedding call to '{model}' failed: {exc}") from exc
-    return [item["embedding"] for item in response.data]
 
 
 class LiteLLMEmbeddingEncoder:
