@@ -58,17 +58,21 @@ def chat_router(runtime: Any, auth: Any, recorder: Any, route_class: type) -> AP
         if reply.error is not None:
             await events.aclose()
             raise reply.error
+        headers = reply.headers()
+        thread_id = getattr(request.state, "vtai_thread_id", None)
+        if thread_id:
+            headers["x-vtai-thread-id"] = thread_id
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return SSEResponse(reply.sse(head, events, include_usage),
-                               headers={**reply.headers(), "cache-control": "no-cache", "x-accel-buffering": "no"})
+                               headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
         for event in head:
             reply.delta(event)
         async for event in events:
             reply.delta(event)
         if reply.error is not None:
             raise reply.error
-        return JSONResponse(reply.completion(), headers=reply.headers())
+        return JSONResponse(reply.completion(), headers={**headers, **reply.headers()})
 
     return router
 
@@ -91,6 +95,7 @@ async def _head(events: AsyncIterator[Event], reply: Reply) -> list[Event]:
 async def start(runtime: Any, body: ChatCompletionRequest) -> AsyncIterator[Event]:
     """Validate what needs the catalogue, then return the event stream for the right path."""
     engine: Engine = runtime.engine
+    system, messages = to_engine(body.messages)  # decodes images and audio: bad data is a 400 before anything
     model = None if body.model.strip().lower() == AUTO else engine.catalogue.get(body.model)
     images = has_images(body.messages)
     if model is not None:
@@ -98,8 +103,8 @@ async def start(runtime: Any, body: ChatCompletionRequest) -> AsyncIterator[Even
     passthrough = bool(body.tools or body.response_format or body.stop) or not isinstance(
         body.messages[-1], UserMessage)
     if passthrough:
-        return passthrough_events(engine, body, model, images)
-    return engine_events(engine, body, model)
+        return passthrough_events(engine, body, model, images, messages)
+    return engine_events(engine, body, model, system, messages)
 
 
 def check_model(model: Model, engine: Engine, *, images: bool, tools: bool) -> None:
@@ -127,8 +132,8 @@ def options_for(engine: Engine, body: ChatCompletionRequest, model: Model | None
         dynamic_routing=model is None, reasoning_effort=effort, thinking=True if effort else None)
 
 
-async def engine_events(engine: Engine, body: ChatCompletionRequest, model: Model | None) -> AsyncIterator[Event]:
-    system, messages = to_engine(body.messages)
+async def engine_events(engine: Engine, body: ChatCompletionRequest, model: Model | None, system: str | None,
+                        messages: list[Message]) -> AsyncIterator[Event]:
     options = options_for(engine, body, model, system)
     conversation = Conversation(messages=messages[:-1])
     async for event in engine.respond(conversation, messages[-1], options):
@@ -136,10 +141,10 @@ async def engine_events(engine: Engine, body: ChatCompletionRequest, model: Mode
 
 
 async def passthrough_events(engine: Engine, body: ChatCompletionRequest, model: Model | None,
-                             images: bool) -> AsyncIterator[Event]:
+                             images: bool, messages: list[Message]) -> AsyncIterator[Event]:
     try:
         if model is None:
-            model, chosen = await route_for(engine, body, images)
+            model, chosen = await route_for(engine, body, images, messages)
             yield chosen
         else:
             yield ModelChosen(model.id, "requested model")
@@ -167,14 +172,15 @@ async def passthrough_events(engine: Engine, body: ChatCompletionRequest, model:
         yield Done(finish_reason="error", interrupted=True)
 
 
-async def route_for(engine: Engine, body: ChatCompletionRequest, images: bool) -> tuple[Model, Event]:
+async def route_for(engine: Engine, body: ChatCompletionRequest, images: bool,
+                    messages: list[Message]) -> tuple[Model, Event]:
     """``vtai/auto`` for passthrough: route the last user message, then the first usable model (route's
     preferred ones first, then the default chat model, then the catalogue) with every needed capability."""
     needs = {"chat"} | ({"tools"} if body.tools else set()) | ({"vision"} if images else set())
     choice = None
     if engine.router is not None:
-        last = next((m for m in reversed(body.messages) if isinstance(m, UserMessage)), None)
-        kinds = attachment_kinds(Message("user", to_engine([last])[1][0].parts)) if last else []
+        last = next((m for m in reversed(messages) if m.role == "user"), None)
+        kinds = attachment_kinds(last) if last else []
         try:
             choice = await asyncio.to_thread(engine.router.route, last_user_text(body.messages), kinds)
         except RoutingError:
