@@ -91,6 +91,15 @@ class WorkerProcess:
         cfg.setdefault("procs", limits.max_procs)
         source = resources.files("vtai.tools.sandbox").joinpath("_worker.py").read_text()
         try:
+            return await cls._spawn(spec, limits, cfg, source, read_fd, write_fd)
+        finally:
+            if spec.cleanup:
+                spec.cleanup()
+
+    @classmethod
+    async def _spawn(cls, spec: LaunchSpec, limits: SandboxLimits, cfg: dict[str, Any], source: str,
+                     read_fd: int, write_fd: int) -> WorkerProcess:
+        try:
             proc = await asyncio.create_subprocess_exec(
                 *spec.argv, "-I", "-B", "-c", source, json.dumps(cfg),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -106,11 +115,8 @@ class WorkerProcess:
         worker = cls(proc, ctl, limits.output_bytes)
         try:
             line = await asyncio.wait_for(ctl.readline(), START_TIMEOUT_S)
-        except TimeoutError:
+        except (TimeoutError, ValueError):
             line = b""
-        finally:
-            if spec.cleanup:
-                spec.cleanup()
         if not line.startswith(b'{"ready"'):
             await worker.kill()
             detail = worker.captures[1].text().strip()[-2000:] or f"exit code {proc.returncode}"
@@ -190,6 +196,7 @@ class WorkerSandbox(Sandbox):
         self.limits = limits or SandboxLimits()
         self._workers: dict[str, WorkerProcess] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._reaper: asyncio.Task | None = None
 
     @abc.abstractmethod
     async def _launch_spec(self, workdir: Path) -> LaunchSpec:
@@ -201,7 +208,9 @@ class WorkerSandbox(Sandbox):
     def workdir(self, session: str) -> Path:
         path = self.base_dir / sanitize_session(session)
         if not path.is_dir():
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.base_dir.is_dir():  # 0700: host users (even the sandbox's own uid) cannot browse it
+                self.base_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.mkdir(exist_ok=True, mode=0o700)
             owner = self._workdir_owner()
             if owner:
                 os.chown(path, *owner)
@@ -210,6 +219,8 @@ class WorkerSandbox(Sandbox):
     async def run(self, code: str, session: str = "default") -> RunResult:
         key = sanitize_session(session)
         await self.reap_idle()
+        if self._reaper is None or self._reaper.done():
+            self._reaper = asyncio.create_task(self._reap_forever())
         async with self._locks.setdefault(key, asyncio.Lock()):
             workdir = self.workdir(key)
             started = time.monotonic()
@@ -258,11 +269,21 @@ class WorkerSandbox(Sandbox):
                 self._workers.pop(key, None)
                 await worker.kill()
 
+    async def _reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(min(60.0, max(self.limits.idle_s / 2, 0.05)))
+            await self.reap_idle()
+            if not self._workers and not any(lock.locked() for lock in self._locks.values()):
+                return  # nothing to watch; the next run() starts a new reaper
+
     async def close_session(self, session: str) -> None:
         worker = self._workers.pop(sanitize_session(session), None)
         if worker:
             await worker.kill()
 
     async def close(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         for key in list(self._workers):
             await self.close_session(key)
