@@ -23,7 +23,7 @@ async def _columns(store: Store, table: str) -> set[str]:
 
 
 async def test_empty_database_reaches_head(store):
-    assert await _revision(store) == migrate.head_revision() == "0002"
+    assert await _revision(store) == migrate.head_revision() == "0003"
     assert "favorite" in await _columns(store, "messages")
 
 
@@ -49,7 +49,7 @@ async def test_upgrade_from_v1_keeps_data(db):
 
     s = await db.open()
     try:
-        assert await _revision(s) == "0002"
+        assert await _revision(s) == "0003"
         assert "last_used_at" in await _columns(s, "api_keys")
         (msg,) = await s.list_messages("u1", "t1")
         assert (msg.content, msg.favorite) == ("remember the aardvark", False)

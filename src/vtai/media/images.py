@@ -67,7 +67,7 @@ def image_urls(text: str) -> list[str]:
     seen: list[str] = []
     for url in _URL.findall(text or ""):
         url = url.rstrip(".,;:!?")
-        if _IMAGE_EXT.search(urlsplit(url).path + "$") and url not in seen:
+        if _IMAGE_EXT.search(urlsplit(url).path) and url not in seen:
             seen.append(url)
     return seen
 

@@ -2,14 +2,15 @@
 
 SQLite: an FTS5 index on ``messages.content`` kept current by triggers (migration 0001). PostgreSQL: a
 generated ``tsvector`` column with a GIN index. Both match every word of the query as a prefix within one
-message; thread names match by substring. Only the matching page of threads comes back to Python.
+message; thread names match by substring on SQLite and by word prefix (GIN) on PostgreSQL. Only the
+matching page of threads comes back to Python.
 """
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, or_, select, text
+from sqlalchemy import ColumnElement, or_, select, text, union_all
 
 from .schema import messages, threads
 
@@ -26,12 +27,12 @@ def _like_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
-def matching(dialect: str, query: str) -> ColumnElement[bool]:
-    """A condition on ``threads`` true when the name or any message matches ``query``."""
+def matching(dialect: str, query: str, user_id: str) -> ColumnElement[bool]:
+    """A condition on ``threads``: the name or any message matches ``query``."""
     words = terms(query)
-    name_match = threads.c.name.ilike(_like_pattern(query), escape="\\")
+    name_like = threads.c.name.ilike(_like_pattern(query), escape="\\")
     if not words:
-        return name_match
+        return name_like
     if dialect == "sqlite":
         fts_query = " ".join(f'"{w}"*' for w in words)
         hits = select(messages.c.thread_id).where(
@@ -41,13 +42,17 @@ def matching(dialect: str, query: str) -> ColumnElement[bool]:
                 )
             )
         )
-    elif dialect == "postgresql":
+        return or_(threads.c.id.in_(hits), name_like)
+    if dialect == "postgresql":
+        # Messages and names both through GIN indexes (names: migration 0003), one IN over their union.
         ts_query = " & ".join(f"{w}:*" for w in words)
-        hits = select(messages.c.thread_id).where(
-            text("messages.tsv @@ to_tsquery('simple', :ts_q)").bindparams(ts_q=ts_query)
-        )
-    else:  # other databases: correct but unindexed
-        hits = select(messages.c.thread_id).where(
-            *[messages.c.content.ilike(_like_pattern(w), escape="\\") for w in words]
-        )
-    return or_(threads.c.id.in_(hits), name_match)
+        by_message = select(messages.c.thread_id).where(
+            text("messages.tsv @@ to_tsquery('simple', :ts_q)").bindparams(ts_q=ts_query))
+        named = threads.alias("named")  # an alias, so the subquery isn't correlated to the outer threads
+        by_name = select(named.c.id).where(
+            named.c.user_id == user_id,
+            text("named.name_tsv @@ to_tsquery('simple', :ts_q2)").bindparams(ts_q2=ts_query))
+        return threads.c.id.in_(union_all(by_message, by_name))
+    hits = select(messages.c.thread_id).where(  # other databases: correct but unindexed
+        *[messages.c.content.ilike(_like_pattern(w), escape="\\") for w in words])
+    return or_(threads.c.id.in_(hits), name_like)
