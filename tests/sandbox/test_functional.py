@@ -26,6 +26,14 @@ async def test_variables_and_files_persist_between_runs(sandbox):
     assert (second.stdout, second.exit_code, second.files) == ("42 kept\n", 0, [])
 
 
+async def test_files_in_subfolders_come_back_and_can_be_read(sandbox):
+    result = await sandbox.run("import os\nos.makedirs('out/csv')\nopen('out/csv/r.csv', 'w').write('a,b')", "f")
+    assert result.files == ["out/csv/r.csv"] and result.images == []
+    assert sandbox.read_file("f", "out/csv/r.csv") == b"a,b"
+    with pytest.raises(InputError):
+        sandbox.read_file("f", "../f/out/csv/r.csv")
+
+
 async def test_trailing_expression_is_echoed(sandbox):
     result = await sandbox.run("a = [1, 2]\na + [3]", "s")
     assert result.stdout == "[1, 2, 3]\n"

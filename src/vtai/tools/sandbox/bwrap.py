@@ -53,6 +53,8 @@ def probe_bwrap() -> str | None:
         return f"bwrap could not run: {exc}"
     if done.returncode != 0:
         return f"bwrap failed here: {done.stderr.strip()[:500]} {_INSTALL_HINT}"
+    if os.geteuid() == 0 and not shutil.which("unshare"):
+        return "`unshare` (util-linux) is needed to sandbox code when VT.ai runs as root."
     return None
 
 

@@ -82,6 +82,7 @@ class WorkerProcess:
                       for i, stream in enumerate((proc.stdout, proc.stderr))]
         self.last_used = time.monotonic()
         self.runs = 0
+        self.ctl_transport: asyncio.BaseTransport | None = None
 
     @classmethod
     async def start(cls, spec: LaunchSpec, limits: SandboxLimits) -> WorkerProcess:
@@ -111,8 +112,10 @@ class WorkerProcess:
                 os.close(fd)
         loop = asyncio.get_running_loop()
         ctl = asyncio.StreamReader(limit=1 << 16)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(ctl), os.fdopen(read_fd, "rb", 0))
+        transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(ctl),
+                                                    os.fdopen(read_fd, "rb", 0))
         worker = cls(proc, ctl, limits.output_bytes)
+        worker.ctl_transport = transport
         try:
             line = await asyncio.wait_for(ctl.readline(), START_TIMEOUT_S)
         except (TimeoutError, ValueError):
@@ -185,6 +188,8 @@ class WorkerProcess:
             await asyncio.wait_for(asyncio.gather(*self.pumps, return_exceptions=True), 5)
         for task in self.pumps:
             task.cancel()
+        if self.ctl_transport is not None:
+            self.ctl_transport.close()
         return code
 
 
