@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -161,6 +162,7 @@ _SKIP = {"script", "style", "noscript", "template", "svg", "nav", "footer", "hea
 _BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "main", "pre",
           "blockquote", "table", "ul", "ol", "dd", "dt", "figcaption", "hr"}
 _MAIN = {"article", "main"}
+_SPACE = re.compile(r"\s+")
 
 
 class _TextExtractor(HTMLParser):
@@ -171,6 +173,7 @@ class _TextExtractor(HTMLParser):
         self.main: list[str] = []
         self._skip = 0
         self._main = 0
+        self._pre = 0
         self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -180,6 +183,8 @@ class _TextExtractor(HTMLParser):
             self._skip += 1
         elif tag in _MAIN:
             self._main += 1
+        elif tag == "pre":
+            self._pre += 1
         if tag in _BLOCK:
             self._emit("\n")
         if tag in ("h1", "h2", "h3") and not self._skip:
@@ -194,14 +199,16 @@ class _TextExtractor(HTMLParser):
             self._skip -= 1
         elif tag in _MAIN and self._main:
             self._main -= 1
-        if tag in _BLOCK:
+        elif tag == "pre" and self._pre:
+            self._pre -= 1
+        if tag in _BLOCK and tag != "li":  # list items start on a new line; no blank line between them
             self._emit("\n")
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
         elif not self._skip:
-            self._emit(data)
+            self._emit(data if self._pre else _SPACE.sub(" ", data))
 
     def _emit(self, text: str) -> None:
         if self._skip:
@@ -212,7 +219,7 @@ class _TextExtractor(HTMLParser):
 
 
 def _tidy(chunks: list[str]) -> str:
-    lines = (" ".join(line.split()) for line in "".join(chunks).splitlines())
+    lines = (line.strip() for line in "".join(chunks).splitlines())
     out: list[str] = []
     for line in lines:
         if line in ("", "##", "-"):
