@@ -60,6 +60,8 @@ async def seed(store: Store, user_id: str, n_threads: int, n_messages: int, voca
                             "created_at": ts, "updated_at": ts, "metadata": {}, "tags": []})
             for j in range(per_thread):
                 words = rng.choices(vocab, k=rng.randint(15, 60))
+                if rng.random() < 0.1:
+                    words.append("frequentterm")  # a word in 10% of all messages: the slow case
                 batch_m.append({"id": str(uuid.uuid4()), "thread_id": tid, "parent_id": None,
                                 "role": "user" if j % 2 == 0 else "assistant", "content": " ".join(words),
                                 "parts": [], "meta": {}, "route": None, "model": None, "prompt_tokens": None,
@@ -101,6 +103,8 @@ async def queries(store: Store, user_id: str, vocab: list[str], iterations: int)
         "search 2 words": await timed(lambda i: store.search(user_id, pairs[i]), iterations),
         "search prefix (3 letters)": await timed(lambda i: store.search(user_id, words[i][:3]), iterations),
         "search, no hit": await timed(lambda i: store.search(user_id, "zzqqxx"), iterations),
+        "search word in 10% of messages": await timed(lambda i: store.search(user_id, "frequentterm"),
+                                                      max(20, iterations // 5)),
     }
 
 

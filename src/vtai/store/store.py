@@ -137,7 +137,7 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
         page, page_size = max(1, int(page)), max(1, min(int(page_size), MAX_PAGE_SIZE))
         query = select(threads).where(threads.c.user_id == user_id)
         if search and search.strip():
-            query = query.where(search_mod.matching(self.dialect, search, user_id))
+            query = query.where(search_mod.matching(self.dialect, search))
         if feedback_value is not None:
             rated = (select(messages.c.thread_id).join(feedback, feedback.c.message_id == messages.c.id)
                      .where(feedback.c.value == feedback_value, feedback.c.user_id == user_id))
