@@ -74,17 +74,24 @@ Snapshot = dict[str, tuple[int, int]]
 def snapshot(root: Path) -> Snapshot:
     """Regular files under ``root`` (never following symlinks) → (mtime_ns, size)."""
     found: Snapshot = {}
-    for dirpath, _dirnames, filenames in os.walk(root, followlinks=False):
-        for name in filenames:
-            path = os.path.join(dirpath, name)
-            try:
-                st = os.lstat(path)
-            except OSError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                found[os.path.relpath(path, root)] = (st.st_mtime_ns, st.st_size)
-            if len(found) >= _MAX_WALK:
-                return found
+    pending = [""]
+    while pending and len(found) < _MAX_WALK:
+        prefix = pending.pop()
+        try:
+            entries = os.scandir(os.path.join(root, prefix))
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(rel + "/")
+                elif entry.is_file(follow_symlinks=False):
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    found[rel] = (st.st_mtime_ns, st.st_size)
     return found
 
 

@@ -24,6 +24,7 @@ from vtai.tools.sandbox.base import (
     Sandbox,
     SandboxLimits,
     SandboxUnavailableError,
+    Snapshot,
     atomic_write,
     changed_files,
     safe_read,
@@ -202,6 +203,7 @@ class WorkerSandbox(Sandbox):
         self._workers: dict[str, WorkerProcess] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._reaper: asyncio.Task | None = None
+        self._snapshots: dict[str, Snapshot] = {}  # work folder after the last run: only runs change it
 
     @abc.abstractmethod
     async def _launch_spec(self, workdir: Path) -> LaunchSpec:
@@ -238,9 +240,11 @@ class WorkerSandbox(Sandbox):
             if worker is None:
                 spec = await self._launch_spec(workdir)
                 worker = self._workers[key] = await WorkerProcess.start(spec, self.limits)
-            before = await asyncio.to_thread(snapshot, workdir)
+            before = self._snapshots.pop(key, None)
+            if before is None:
+                before = await asyncio.to_thread(snapshot, workdir)
             exit_code, timed_out = await worker.execute(code, self.limits)
-            after = await asyncio.to_thread(snapshot, workdir)
+            after = self._snapshots[key] = await asyncio.to_thread(snapshot, workdir)
             out, err = worker.captures
             stderr = notes + err.text()
             if timed_out:
@@ -260,6 +264,7 @@ class WorkerSandbox(Sandbox):
     async def add_file(self, session: str, name: str, data: bytes) -> str:
         clean = sanitize_filename(name)
         workdir = self.workdir(session)
+        self._snapshots.pop(sanitize_session(session), None)
         await asyncio.to_thread(atomic_write, workdir, clean, data, self._workdir_owner())
         return clean
 
