@@ -44,7 +44,8 @@ What is NOT isolated or limited
   outside the sandbox.
 * CPU time of child processes started by a cell, and of a C call that never returns to Python (so the
   CPU-limit error cannot be raised), is bounded only by the wall-time limit and the sweep.
-* Read-only system files (/usr, the Python install, including any secrets someone put there) are readable.
+* Read-only system files (/usr, the Python install, including any secrets someone put there) are readable;
+  /proc/self/mountinfo shows the host paths of the mounted folders, /proc/cpuinfo and meminfo the host's.
 * The worker protocol is trusted no further than its bounded JSON reply; files the sandbox writes are read
   back with :func:`safe_read` (no symlink following).
 * The ``unsafe-local`` backend isolates nothing; it exists only behind ``allow_unsafe=True`` and logs a
