@@ -78,3 +78,14 @@ def fake_web():
 
     with FakeWeb() as web:
         yield web
+
+
+@pytest.fixture
+async def sandbox(tmp_path):
+    from vtai.tools.sandbox import BwrapSandbox, SandboxLimits, probe_bwrap
+
+    problem = probe_bwrap()
+    assert problem is None, f"the code-interpreter tests need a working bubblewrap: {problem}"
+    box = BwrapSandbox(tmp_path / "sandbox", SandboxLimits(wall_s=20, cpu_s=20, memory_bytes=768 << 20))
+    yield box
+    await box.close()
