@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     auth: Literal["none", "password", "header"] = "none"
     auth_header: str = "X-Forwarded-User"
 
+    # Code interpreter sandbox (see docs/sandbox.md).
+    sandbox_backend: str = "bwrap"
+    sandbox_allow_unsafe: bool = False
+    sandbox_timeout_s: float = 30.0
+    sandbox_memory_mb: int = 1024
+    sandbox_max_procs: int = 64
+    sandbox_idle_minutes: float = 15.0
+
     # Uploads.
     max_file_mb: float = 20.0
     max_files_per_message: int = 10

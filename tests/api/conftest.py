@@ -14,10 +14,12 @@ from vtai.settings import load_settings
 from vtai.testing.fake_llm import FakeLLM
 
 
-def make_app(*, routing: bool = False, config: ApiConfig | None = None, key_store=None, llm=None, **settings):
+def make_app(*, routing: bool = False, config: ApiConfig | None = None, key_store=None, llm="fake", **settings):
+    """``llm="fake"``: a FakeLLM; ``None``: the real LiteLLM adapter; else that LLM."""
     s = load_settings(**settings)
-    llm = llm or FakeLLM()
+    llm = FakeLLM() if llm == "fake" else llm
     runtime = build_runtime(s, with_router=False, llm=llm)
+    llm = runtime.llm
     if routing:
         runtime.engine.router = build_router(s, encoder=FakeEncoder())
     return create_api_app(runtime, config, key_store=key_store), runtime, llm

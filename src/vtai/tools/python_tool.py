@@ -89,3 +89,18 @@ async def run_python(ctx: ToolContext, code: str) -> ToolOutput:
 
 def mime_of(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def sandbox_services(settings: Any) -> dict[str, Any]:
+    """Engine services for code execution: ``{"sandbox": Sandbox}``, or ``{"sandbox_error": why}`` when the
+    isolating backend cannot run here (handlers then say so; nothing runs unsandboxed). Reads the optional
+    settings ``sandbox_backend`` (default "bwrap") and ``sandbox_allow_unsafe`` (default False). Close the
+    sandbox (``await services["sandbox"].close()``) at shutdown."""
+    from vtai.tools.sandbox import SandboxUnavailableError, create_sandbox
+
+    try:
+        box = create_sandbox(settings.home / "sandbox", backend=getattr(settings, "sandbox_backend", None) or "bwrap",
+                             allow_unsafe=bool(getattr(settings, "sandbox_allow_unsafe", False)))
+    except SandboxUnavailableError as exc:
+        return {"sandbox_error": str(exc)}
+    return {"sandbox": box}
