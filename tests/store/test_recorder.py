@@ -156,3 +156,13 @@ async def test_a_failed_background_write_is_not_swallowed(store, alice):
     await rec.feed(ev.TextDelta("text"))
     with pytest.raises(StoreError, match="already exists"):
         await rec.finish()
+
+
+async def test_a_stream_cut_before_done_is_interrupted(store, alice):
+    rec = Recorder(store, alice.id)
+    await rec.user_message("t", Message.text("user", "hi"))
+    await rec.assistant_started()
+    await rec.feed(ev.TextDelta("half an ans"))
+    final = await rec.finish()  # e.g. the HTTP client disconnected: no Done event arrived
+    assert (final.content, final.status) == ("half an ans", "interrupted")
+    assert (await store.get_message(alice.id, final.id)).status == "interrupted"

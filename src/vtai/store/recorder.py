@@ -54,6 +54,7 @@ class Recorder:
         self._last_flush = 0.0
         self._error = False
         self._interrupted = False
+        self._done = False
 
     async def user_message(self, thread_id: str, message: Message, *,
                            message_id: str | None = None) -> StoredMessage:
@@ -116,11 +117,13 @@ class Recorder:
         await self.wait_written()
 
     async def finish(self, status: str | None = None) -> StoredMessage:
-        """Write the final row and wait for it. Default status: "error" after an Error event,
-        "interrupted" if the engine said so, else "complete"."""
+        """Write the final row and wait for it. Default status: "error" after an Error event; "interrupted"
+        if the engine said so or the stream ended without a Done event (client gone, task cancelled);
+        else "complete"."""
         if self.message_id is None:
             raise RuntimeError("Recorder.finish() before assistant_started()")
-        status = status or ("error" if self._error else "interrupted" if self._interrupted else "complete")
+        status = status or ("error" if self._error
+                            else "interrupted" if self._interrupted or not self._done else "complete")
         values = self._snapshot()
         await self.wait_written()
         await self.store.update_message(self.user_id, self.message_id, status=status, relaxed=True, **values)
@@ -186,6 +189,7 @@ class Recorder:
                 self._error = True
                 self._parts.append({"kind": "error", "message": message, "error_type": error_type})
             case ev.Done(interrupted=interrupted):
+                self._done = True
                 self._interrupted = interrupted
             case _:
                 self._dirty = False  # Status and anything else: nothing to keep
