@@ -34,8 +34,11 @@ def reasoning_params(turn: Turn) -> dict:
         budget = ANTHROPIC_BUDGETS[level]
         # max_tokens must exceed the thinking budget; temperature must be 1 with thinking on.
         max_tokens = max(turn.options.max_tokens or 0, budget + ANSWER_TOKENS)
-        return {"thinking": {"type": "enabled", "budget_tokens": budget}, "max_tokens": max_tokens,
-                "temperature": 1}
+        thinking = {"type": "enabled", "budget_tokens": budget}
+        if "anthropic" in turn.settings.openai_compatible:
+            # Anthropic's OpenAI-compatible endpoint takes it in the body; LiteLLM's openai route would drop it.
+            return {"extra_body": {"thinking": thinking}, "max_tokens": max_tokens, "temperature": 1}
+        return {"thinking": thinking, "max_tokens": max_tokens, "temperature": 1}
     return {}
 
 
