@@ -135,3 +135,20 @@ async def test_offline_voice_through_the_speech_handler(home):
     audio = next(e for e in events if isinstance(e, Audio))
     assert audio.path.startswith(str(home / "files")) and wav_seconds(audio.path) > 0.5
     assert [str(p) for p in files_under(home / "files")] == [audio.path]
+
+
+async def test_speak_helper_and_cli_attach_parts(provider_env, tmp_path, home):
+    from vtai.media.attach import parts_from_paths, speak
+    from vtai.messages import Conversation, FilePart, ImagePart
+
+    engine, _ = make_engine("chat", wire=True)
+    audio = await speak(engine, Conversation(id="t9", user_id="u9"), "An answer to read aloud.", voice="echo")
+    assert audio.path.startswith(str(home / "files" / "u9" / "t9")) and wav_seconds(audio.path) > 0
+    assert provider_env.requests_to("speech")[-1].json["voice"] == "echo"
+    (tmp_path / "a.wav").write_bytes(wav_silence())
+    (tmp_path / "b.png").write_bytes(b"png?")
+    (tmp_path / "c.pdf").write_bytes(b"%PDF")
+    parts = parts_from_paths([tmp_path / "a.wav", tmp_path / "b.png", tmp_path / "c.pdf"])
+    assert [type(p) for p in parts] == [AudioPart, ImagePart, FilePart] and parts[0].mime == "audio/wav"
+    with pytest.raises(InputError, match="No such file"):
+        parts_from_paths([tmp_path / "missing.txt"])
