@@ -132,6 +132,8 @@ def describe(err: ProviderError) -> str:
         return own
     if is_content_policy(err):
         return "refused the request (content policy)"
+    if type(err.__context__).__name__ == "MidStreamFallbackError":
+        return "broke off mid-answer (connection lost or malformed data)"
     status = err.status
     if status is None:
         return "could not be reached"

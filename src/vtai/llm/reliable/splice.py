@@ -66,5 +66,6 @@ class Splicer:
         stripped = buf.lstrip()
         for k in range(min(len(self.partial), len(stripped)), MIN_OVERLAP - 1, -1):
             if self.partial.rstrip().endswith(stripped[:k]):
-                return stripped[k:]
+                rest = stripped[k:]
+                return rest.lstrip() if self.partial[-1:].isspace() else rest
         return buf
