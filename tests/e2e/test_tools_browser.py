@@ -1,0 +1,60 @@
+"""A real `vtai serve` in Chromium: the Assistant profile, a scripted run_python call (fake provider) in the
+real bwrap sandbox, and the plot shown inline in the answer."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.conftest import send_message
+from vtai.testing import FakeOpenAIServer, Text, ToolCalls, ToolCallSpec
+
+pytestmark = pytest.mark.slow
+
+PLOT = """import numpy as np
+import matplotlib.pyplot as plt
+x = np.linspace(-3, 3, 61)
+plt.plot(x, x ** 2)
+plt.title("y = x^2")
+plt.show()
+print("min", (x ** 2).min(), "max", (x ** 2).max())
+"""
+
+
+def inline_images(page) -> list[dict]:
+    """Loaded inline image elements of assistant messages (not avatars)."""
+    return page.evaluate("""() => [
+        ...document.querySelectorAll('[data-step-type="assistant_message"] img.inline-image')]
+        .filter(img => img.complete && img.naturalWidth > 0)
+        .map(img => ({src: img.src, width: img.naturalWidth, height: img.naturalHeight}))""")
+
+
+def test_plot_from_the_code_tool_shows_inline(start_vtai, page):
+    with FakeOpenAIServer() as fake:
+        fake.enqueue(ToolCalls([ToolCallSpec("run_python", {"code": PLOT}, id="call_plot")]))
+        fake.enqueue(Text("Here is y = x² from -3 to 3: a parabola with its minimum 0 at x = 0."))
+        server = start_vtai(env={"OPENAI_API_KEY": "sk-test-e2e-000000", "OPENAI_BASE_URL": fake.base_url,
+                                 "VTAI_MODEL": "gpt-4o-mini", "VTAI_DYNAMIC_ROUTING": "false"})
+        page.goto(server.url)
+        page.locator("#chat-profiles").click()
+        page.locator('[data-test="select-item:Assistant"]').click()
+        send_message(page, "plot y = x^2 from -3 to 3")
+
+        deadline = time.monotonic() + 60
+        images: list[dict] = []
+        while time.monotonic() < deadline:
+            images = inline_images(page)
+            if images and page.locator("text=a parabola with its minimum").count():
+                break
+            page.wait_for_timeout(250)
+        page.screenshot(path=str(server.log.parent / "tools-plot.png"))
+        body = page.inner_text("body")
+        assert images, f"no inline image; page says:\n{body}\n--- server log:\n{server.output()[-3000:]}"
+        assert len(images) == 1 and images[0]["width"] >= 300 and images[0]["height"] >= 200, images
+        assert "/project/file/" in images[0]["src"], images  # served by the app, not a data: or remote URL
+        assert "run_python" in body  # the tool call is shown as a step
+        chats = fake.requests_to("chat")
+        assert [t["function"]["name"] for t in chats[0].json["tools"]].count("run_python") == 1
+        tool_msg = next(m for m in chats[1].json["messages"] if m["role"] == "tool")
+        assert "min 0.0 max 9.0" in tool_msg["content"]
