@@ -148,3 +148,28 @@ async def test_attachments_live_under_user_and_thread_and_go_with_it(store, alic
     assert not path.exists()
     with pytest.raises(NotFoundError):
         await store.get_attachment(alice.id, att.id)
+
+
+async def test_search_pages_are_exact_whether_or_not_the_recent_window_suffices(store, alice, monkeypatch):
+    import vtai.store.store as store_module
+
+    monkeypatch.setattr(store_module, "RECENT_WINDOW", 8)  # PostgreSQL tries the 8 newest threads first
+    words = {i: ["common"] + (["rare"] if i in (1, 3) else []) + (["mid"] if i % 3 == 0 else [])
+             for i in range(20)}
+    ids = {}
+    for i in range(20):
+        t = await store.create_thread(alice.id, f"thread {i}")
+        await store.add_message(alice.id, t.id, "user", " ".join(words[i]) + f" number{i}")
+        ids[i] = t.id
+    for query in ("common", "rare", "mid", "mid common", "number1"):
+        expected = [ids[i] for i in range(19, -1, -1)
+                    if all(any(w.startswith(q) for w in words[i] + [f"number{i}"]) for q in query.split())]
+        got, page = [], 1
+        while True:
+            result = await store.search(alice.id, query, page=page, page_size=2)
+            got += [t.id for t in result.items]
+            assert result.has_next == (len(got) < len(expected)), (query, page)
+            if not result.has_next:
+                break
+            page += 1
+        assert got == expected, query

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, or_, select, text
+from sqlalchemy import ColumnElement, FromClause, Subquery, exists, func, literal_column, or_, select, text
 
 from .schema import messages, threads
 
@@ -27,10 +27,11 @@ def _like_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
-def matching(dialect: str, query: str) -> ColumnElement[bool]:
-    """A condition on ``threads``: the name or any message matches ``query``."""
+def matching(dialect: str, query: str, t: FromClause = threads) -> ColumnElement[bool]:
+    """A condition on ``t`` (``threads`` or a subquery of it) true when the thread's name or any of its
+    messages matches ``query``."""
     words = terms(query)
-    name_like = threads.c.name.ilike(_like_pattern(query), escape="\\")
+    name_like = t.c.name.ilike(_like_pattern(query), escape="\\")
     if not words:
         return name_like
     if dialect == "sqlite":
@@ -42,15 +43,23 @@ def matching(dialect: str, query: str) -> ColumnElement[bool]:
                 )
             )
         )
-        return or_(threads.c.id.in_(hits), name_like)
+        return or_(t.c.id.in_(hits), name_like)
     if dialect == "postgresql":
-        # Messages through their GIN index (a hashed subplan), names through the GIN-indexed column of the
-        # user's own rows (migration 0003).
+        # EXISTS lets PostgreSQL choose per plan between one hashed pass over the GIN matches (rare words)
+        # and probing thread by thread, newest first, stopping at the page (frequent words, in a window).
         ts_query = " & ".join(f"{w}:*" for w in words)
-        hits = select(messages.c.thread_id).where(
+        in_messages = exists().where(
+            messages.c.thread_id == t.c.id,
             text("messages.tsv @@ to_tsquery('simple', :ts_q)").bindparams(ts_q=ts_query))
-        name_match = text("threads.name_tsv @@ to_tsquery('simple', :ts_q2)").bindparams(ts_q2=ts_query)
-        return or_(threads.c.id.in_(hits), name_match)
+        name_match = literal_column(f"{t.name}.name_tsv").op("@@")(func.to_tsquery("simple", ts_query))
+        return or_(in_messages, name_match)
     hits = select(messages.c.thread_id).where(  # other databases: correct but unindexed
         *[messages.c.content.ilike(_like_pattern(w), escape="\\") for w in words])
-    return or_(threads.c.id.in_(hits), name_like)
+    return or_(t.c.id.in_(hits), name_like)
+
+
+def recent_window(user_id: str, size: int, dialect: str) -> Subquery:
+    """The user's ``size`` most recently updated threads (with ``name_tsv`` on PostgreSQL)."""
+    extra = [literal_column("threads.name_tsv").label("name_tsv")] if dialect == "postgresql" else []
+    return (select(threads, *extra).where(threads.c.user_id == user_id)
+            .order_by(threads.c.updated_at.desc(), threads.c.id.desc()).limit(size).subquery("recent"))

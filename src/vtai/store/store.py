@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from vtai.settings import Settings
 
 MAX_PAGE_SIZE = 200
+RECENT_WINDOW = 400
 NAME_LEN = 80
 
 
@@ -135,18 +136,34 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
         """Most recently updated first. ``search``: full-text (see :mod:`vtai.store.search`);
         ``feedback_value``: only threads with a message the user rated 0 or 1."""
         page, page_size = max(1, int(page)), max(1, min(int(page_size), MAX_PAGE_SIZE))
-        query = select(threads).where(threads.c.user_id == user_id)
-        if search and search.strip():
-            query = query.where(search_mod.matching(self.dialect, search))
+        searching = bool(search and search.strip())
+        rows = None
+        if searching and self.dialect == "postgresql" and page * page_size + 1 <= RECENT_WINDOW // 2:
+            # Frequent words match thousands of messages; the newest threads then hold the whole page.
+            # If the user's RECENT_WINDOW newest threads contain page*size+1 matches, every match outside
+            # (older by construction) comes later, so this page is exact. Otherwise ask the whole index.
+            recent = search_mod.recent_window(user_id, RECENT_WINDOW, self.dialect)
+            rows = await self._page(recent, user_id, search, feedback_value, page, page_size)
+            if len(rows) <= page_size:
+                rows = None
+        if rows is None:
+            rows = await self._page(threads, user_id, search if searching else None, feedback_value, page,
+                                    page_size)
+        return Page([_thread(r) for r in rows[:page_size]], page, page_size, len(rows) > page_size)
+
+    async def _page(self, t: Any, user_id: str, search: str | None, feedback_value: int | None, page: int,
+                    page_size: int) -> list[Any]:
+        query = select(*[t.c[c.name] for c in threads.c]).where(t.c.user_id == user_id)
+        if search:
+            query = query.where(search_mod.matching(self.dialect, search, t))
         if feedback_value is not None:
             rated = (select(messages.c.thread_id).join(feedback, feedback.c.message_id == messages.c.id)
                      .where(feedback.c.value == feedback_value, feedback.c.user_id == user_id))
-            query = query.where(threads.c.id.in_(rated))
-        query = (query.order_by(threads.c.updated_at.desc(), threads.c.id.desc())
+            query = query.where(t.c.id.in_(rated))
+        query = (query.order_by(t.c.updated_at.desc(), t.c.id.desc())
                  .limit(page_size + 1).offset((page - 1) * page_size))
         async with self.tx() as conn:
-            rows = (await conn.execute(query)).all()
-        return Page([_thread(r) for r in rows[:page_size]], page, page_size, len(rows) > page_size)
+            return list((await conn.execute(query)).all())
 
     async def search(self, user_id: str, query: str, page: int = 1, page_size: int = 20) -> Page[Thread]:
         return await self.list_threads(user_id, page, page_size, search=query or " ")
