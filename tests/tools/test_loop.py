@@ -7,10 +7,11 @@ import json
 
 from vtai.errors import ToolError
 from vtai.events import Done, Status, TextDelta, ToolCall, ToolResult
+from vtai.messages import Conversation, Message
 from vtai.testing import Text, ToolCalls, ToolCallSpec
 from vtai.tools import ToolConfig, ToolContext, make_tool
 
-from .conftest import run, wire_engine
+from .conftest import run, tool_options, wire_engine
 
 
 def text_of(events):
@@ -57,7 +58,7 @@ async def test_parallel_calls_run_concurrently_and_results_go_back(provider_env)
     calls = [e for e in events if isinstance(e, ToolCall)]
     results = [e for e in events if isinstance(e, ToolResult)]
     assert [(c.id, c.name) for c in calls] == [("call_a", "ping"), ("call_b", "pong")]
-    assert [(r.id, r.output, r.is_error) for r in results] == [
+    assert sorted((r.id, r.output, r.is_error) for r in results) == [
         ("call_a", "ping saw pong", False), ("call_b", "pong saw ping", False)]
     assert text_of(events) == "Both answered."
     assert isinstance(events[-1], Done) and events[-1].model == "gpt-4o-mini"
@@ -75,6 +76,36 @@ async def test_parallel_calls_run_concurrently_and_results_go_back(provider_env)
     # The conversation keeps the whole exchange for the next turn.
     assert [m.role for m in conv.messages] == ["user", "assistant", "tool", "tool", "assistant"]
     assert conv.messages[-1].content == "Both answered."
+
+
+async def test_results_stream_as_each_call_finishes(provider_env):
+    """The slow call waits until the consumer has *seen* the fast call's result: it finishes only if results
+    are yielded as they come, not after the whole batch."""
+    seen_fast = asyncio.Event()
+
+    async def fast(ctx: ToolContext) -> str:
+        """Fast."""
+        return "fast done"
+
+    async def slow(ctx: ToolContext) -> str:
+        """Slow."""
+        await asyncio.wait_for(seen_fast.wait(), 5)
+        return "slow done"
+
+    provider_env.enqueue(ToolCalls([ToolCallSpec("slow", {}, id="s"), ToolCallSpec("fast", {}, id="f")]))
+    provider_env.enqueue(Text("done"))
+    engine = wire_engine({"tools": [make_tool(slow), make_tool(fast)]})
+    conv = Conversation(id="c")
+    order = []
+    async for event in engine.respond(conv, Message.text("user", "go"), tool_options()):
+        if isinstance(event, ToolResult):
+            order.append((event.id, event.output))
+            if event.id == "f":
+                seen_fast.set()
+    assert order == [("f", "fast done"), ("s", "slow done")]
+    # Recorded in call order, as the API expects.
+    assert [(m.role, m.tool_call_id) for m in conv.messages[1:4]] == [("assistant", None), ("tool", "s"),
+                                                                     ("tool", "f")]
 
 
 async def test_tool_errors_and_bad_arguments_become_error_results(provider_env):

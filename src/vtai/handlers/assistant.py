@@ -114,21 +114,39 @@ async def tool_loop(turn: Turn, tools: list[Tool], system_note: str | None = Non
         if not state.calls:
             turn.conversation.add(Message.text("assistant", text))
             break
-        turn.conversation.add(Message(
-            "assistant", [TextPart(text)] if text else [],
-            tool_calls=[_openai_call(c) for c in state.calls],
-        ))
         for call in state.calls:
             yield call
-        outputs = await asyncio.gather(*(execute(by_name, c.name, c.arguments, ctx) for c in state.calls))
-        for call, out in zip(state.calls, outputs, strict=True):
-            turn.conversation.add(Message("tool", [TextPart(out.text)], tool_call_id=call.id, name=call.name))
-            for event in _tool_events(call, out):
+        outputs: list[ToolOutput | None] = [None] * len(state.calls)
+        async for i, out in _run_calls(by_name, state.calls, ctx):
+            outputs[i] = out
+            for event in _tool_events(state.calls[i], out):
                 yield event
+        # Recorded only once every result is in: a call without its result would make the next request invalid.
+        turn.conversation.add(Message("assistant", [TextPart(text)] if text else [],
+                                      tool_calls=[_openai_call(c) for c in state.calls]))
+        for call, out in zip(state.calls, outputs, strict=True):
+            turn.conversation.add(Message("tool", [TextPart(out.text if out else "")], tool_call_id=call.id,
+                                          name=call.name))
         if round_no + 1 == config.max_iterations:
             yield Status(f"Reached the limit of {config.max_iterations} tool rounds; asking for a final answer.")
     yield Done(model=turn.model.id, finish_reason=last.finish_reason if last else "stop",
                extra={"tool_rounds": round_no})
+
+
+async def _run_calls(tools: dict[str, Tool], calls: list[ToolCall],
+                     ctx: ToolContext) -> AsyncIterator[tuple[int, ToolOutput]]:
+    """Run all calls concurrently; yield (index, output) as each finishes. Leaving early cancels the rest."""
+
+    async def one(i: int, call: ToolCall) -> tuple[int, ToolOutput]:
+        return i, await execute(tools, call.name, call.arguments, ctx)
+
+    tasks = [asyncio.ensure_future(one(i, c)) for i, c in enumerate(calls)]
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            yield await next_done
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _openai_call(call: ToolCall) -> dict:
