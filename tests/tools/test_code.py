@@ -107,3 +107,18 @@ async def test_assistant_offers_run_python_only_with_a_sandbox(provider_env, san
     first, second = provider_env.requests_to("chat")
     assert sorted(t["function"]["name"] for t in first.json["tools"]) == ["fetch_url", "run_python", "web_search"]
     assert sorted(t["function"]["name"] for t in second.json["tools"]) == ["fetch_url", "web_search"]
+
+
+async def test_assistant_profile_copies_uploads_for_run_python(provider_env, sandbox, tmp_path):
+    data = tmp_path / "stored-upload"
+    data.write_text("a,b\n1,2\n3,4\n")
+    provider_env.enqueue(ToolCalls([ToolCallSpec("run_python", {
+        "code": "import pandas as pd\nprint(pd.read_csv('numbers.csv').sum().to_dict())"})]))
+    provider_env.enqueue(Text("a sums to 4, b to 6."))
+    message = Message("user", [TextPart("sum the columns"),
+                               FilePart(name="../../numbers.csv", mime="text/csv", path=str(data))])
+    events, _ = await run(wire_engine({"sandbox": sandbox}), message, tool_options())
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert result.output == "stdout:\n{'a': 4, 'b': 6}\n"
+    system = provider_env.requests_to("chat")[0].json["messages"][0]["content"]
+    assert "uploaded these files to run_python's working directory: numbers.csv" in system

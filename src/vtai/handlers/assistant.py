@@ -14,12 +14,14 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from vtai.engine import Turn
+from vtai.errors import VtaiError
 from vtai.events import Done, Event, File, Image, ReasoningDelta, Status, TextDelta, ToolCall, ToolResult
 from vtai.handlers import handler
 from vtai.handlers.chat import chat_request, stream_answer
-from vtai.messages import Message, TextPart
+from vtai.messages import FilePart, Message, TextPart
 from vtai.thinking import ThinkSplitter
 from vtai.tools.python_tool import mime_of
 from vtai.tools.registry import Tool, ToolContext, ToolOutput, execute, get_tools, tool_config
@@ -168,6 +170,20 @@ async def plain_chat(turn: Turn, why: str) -> AsyncIterator[Event]:
         yield event
 
 
+async def copy_uploads(turn: Turn, sandbox, copied: list[str]) -> AsyncIterator[Event]:
+    """Put the message's uploaded files into the work folder (their names there go to ``copied``)."""
+    for part in turn.message.parts:
+        if not isinstance(part, FilePart):
+            continue
+        try:
+            data = await asyncio.to_thread(Path(part.path).read_bytes)
+            copied.append(await sandbox.add_file(session_id(turn), part.name, data))
+        except (OSError, VtaiError) as exc:
+            yield TextDelta(f"_Could not copy {part.name} into the code interpreter: {exc}_\n\n")
+    if copied:
+        yield Status(f"Copied {', '.join(copied)} into the code interpreter's work folder.")
+
+
 @handler("assistant", needs="tools")
 async def assistant(turn: Turn) -> AsyncIterator[Event]:
     if not turn.model.can("tools"):
@@ -175,6 +191,14 @@ async def assistant(turn: Turn) -> AsyncIterator[Event]:
                                             "Pick a tool-capable model (e.g. gpt-4o-mini) to use tools."):
             yield event
         return
-    async for event in tool_loop(turn, assistant_tools(turn)):
+    note = None
+    sandbox = turn.engine.services.get("sandbox")
+    if sandbox is not None:
+        copied: list[str] = []
+        async for event in copy_uploads(turn, sandbox, copied):
+            yield event
+        if copied:
+            note = "The user uploaded these files to run_python's working directory: " + ", ".join(copied)
+    async for event in tool_loop(turn, assistant_tools(turn), system_note=note):
         yield event
 

@@ -7,16 +7,12 @@ and answers without running anything — code never runs unsandboxed silently.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from vtai.engine import Turn
-from vtai.errors import VtaiError
-from vtai.events import Event, Status, TextDelta
+from vtai.events import Event, TextDelta
 from vtai.handlers import handler
-from vtai.handlers.assistant import plain_chat, session_id, tool_loop
-from vtai.messages import FilePart
+from vtai.handlers.assistant import copy_uploads, plain_chat, tool_loop
 from vtai.tools.registry import get_tools
 
 CODE_NOTE = (
@@ -26,20 +22,6 @@ CODE_NOTE = (
     "Files the user uploaded are in the current working directory (os.listdir() shows them). "
     "After running code, answer in words: what you did and what the result means."
 )
-
-
-async def copy_uploads(turn: Turn, sandbox, copied: list[str]) -> AsyncIterator[Event]:
-    """Put the message's uploaded files into the work folder (their names there go to ``copied``)."""
-    for part in turn.message.parts:
-        if not isinstance(part, FilePart):
-            continue
-        try:
-            data = await asyncio.to_thread(Path(part.path).read_bytes)
-            copied.append(await sandbox.add_file(session_id(turn), part.name, data))
-        except (OSError, VtaiError) as exc:
-            yield TextDelta(f"_Could not copy {part.name} into the code interpreter: {exc}_\n\n")
-    if copied:
-        yield Status(f"Copied {', '.join(copied)} into the code interpreter's work folder.")
 
 
 @handler("code", needs="tools")
