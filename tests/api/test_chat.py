@@ -6,8 +6,8 @@ import base64
 
 import httpx
 import pytest
-from tests.api.conftest import make_app, sse_events
 
+from tests.api.conftest import make_app, sse_events
 from vtai.errors import ProviderError
 from vtai.events import ReasoningDelta, TextDelta, ToolCall
 

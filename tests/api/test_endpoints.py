@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import httpx
 import numpy as np
 import pytest
-from tests.api.conftest import make_app
 
+from tests.api.conftest import make_app
 from vtai.api import ApiConfig
 from vtai.api.auth import RateLimiter
 from vtai.store import LOCAL_USER, Store

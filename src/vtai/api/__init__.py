@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vtai import __version__
 from vtai.api.auth import ApiConfig, Authenticator, StoreHandle
 from vtai.api.chat import chat_router
-from vtai.api.errors import openai_route
+from vtai.api.errors import APIError, openai_route
 from vtai.api.health import health_router
 from vtai.api.meta import meta_router
 from vtai.api.threads import ThreadRecorder
@@ -53,4 +54,11 @@ def create_api_app(runtime: Any, config: ApiConfig | None = None, *, key_store: 
     app = FastAPI(title="VT.ai API", version=__version__, lifespan=lifespan,
                   description="OpenAI-compatible chat with semantic routing (`model: vtai/auto`).")
     app.include_router(create_router(runtime, config, key_store=key_store))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Unknown paths and wrong methods (the routes handle their own errors).
+        return APIError(exc.status_code, str(exc.detail), code="not_found" if exc.status_code == 404 else None,
+                        headers=dict(exc.headers or {})).response()
+
     return app
