@@ -198,3 +198,19 @@ async def test_provider_down_the_real_local_model_answers(rig):
         assert any("answering with local/smollm2-135m instead" in s for s in out.statuses)
     finally:
         rig.llm.close()
+
+
+async def test_when_every_model_is_paused_one_plain_attempt_is_still_made(rig):
+    rig.write_fallbacks("models: {gpt-4o: []}\ndefault: []\nlocal: ''\n")
+    engine = rig.build(breaker_threshold=1, breaker_cooldown=60, max_retries=2)
+    rig.server.set_behaviour("gpt-4o", Fault("status", status=503))
+    first = await rig.ask(engine=engine)
+    assert first.error is not None and calls(rig.server, "gpt-4o") == 1  # breaker opened: no retries
+    second = await rig.ask(engine=engine)
+    assert second.statuses[:2] == ["Skipping gpt-4o: paused after repeated failures, next try in 60 s.",
+                                   "Every model for this request is paused after repeated failures — trying "
+                                   "gpt-4o once anyway."]
+    assert second.error is not None and calls(rig.server, "gpt-4o") == 2
+    rig.server.set_behaviour("gpt-4o", None)
+    third = await rig.ask(engine=engine)
+    assert third.text == FULL and third.error is None and rig.llm.breaker_states() == {}

@@ -173,31 +173,44 @@ class _Run:
                 self.report.skipped.append((model.id, why))
                 yield Status(f"Skipping {model.id}: {why}.")
                 continue
-            has_next = index + 1 < len(self.chain)
-            tries = 0
-            while True:
-                if model.id != self.announced:
-                    for event in switch_events(self, model):
-                        yield event
-                try:
-                    async for event in self._attempt(model):
-                        yield event
-                except ProviderError as err:
-                    action = self._record(model, err)
-                    if action == "stop":
-                        raise self._final() from None
-                    wait = self._retry_delay(model, err, tries, action, has_next)
-                    if wait is None:
-                        break
-                    yield Status(self._retry_text(model, err, wait, tries))
-                    await self._sleep(wait)
-                    tries += 1
-                    continue
-                breaker.success(model.id)
-                return
-            if self.remaining() <= 0:
+            async for event in self._use(model, index + 1 < len(self.chain), self.s.max_retries):
+                yield event
+            if self.report.answered_by or self.remaining() <= 0:
                 break
-        raise self._final()
+        if not self.report.answered_by and not self.report.attempts and self.remaining() > 0:
+            # Every model is paused. The breaker exists to move on to alternatives quickly; with none left,
+            # one plain attempt serves the user better than failing without trying.
+            model = self.chain[0]
+            yield Status(f"Every model for this request is paused after repeated failures — trying {model.id} "
+                         "once anyway.")
+            async for event in self._use(model, False, 0):
+                yield event
+        if not self.report.answered_by:
+            raise self._final()
+
+    async def _use(self, model: Model, has_next: bool, max_retries: int) -> AsyncIterator[Event]:
+        """Try ``model`` (retrying up to ``max_retries`` times) until it answers or it is time to move on."""
+        tries = 0
+        while True:
+            if model.id != self.announced:
+                for event in switch_events(self, model):
+                    yield event
+            try:
+                async for event in self._attempt(model):
+                    yield event
+            except ProviderError as err:
+                action = self._record(model, err)
+                if action == "stop":
+                    raise self._final() from None
+                wait = self._retry_delay(model, err, tries, action, has_next, max_retries)
+                if wait is None:
+                    return
+                yield Status(self._retry_text(model, err, wait, tries))
+                await self._sleep(wait)
+                tries += 1
+                continue
+            self.o.breaker.success(model.id)
+            return
 
     def _record(self, model: Model, err: ProviderError) -> str:
         action = classify(err)
@@ -212,10 +225,11 @@ class _Run:
             self.o.breaker.release(model.id)
         return action
 
-    def _retry_delay(self, model: Model, err: ProviderError, tries: int, action: str, has_next: bool) -> float | None:
+    def _retry_delay(self, model: Model, err: ProviderError, tries: int, action: str, has_next: bool,
+                     max_retries: int) -> float | None:
         """Seconds to wait before retrying ``model``, or None to move on to the next model."""
         s = self.s
-        if action != "retry" or tries >= s.max_retries or self.o.breaker.state(model.id) == "open":
+        if action != "retry" or tries >= max_retries or self.o.breaker.state(model.id) == "open":
             return None
         if self.shown and has_next:
             return None  # broke mid-answer: continue with the next model rather than the one that broke
