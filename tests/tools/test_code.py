@@ -122,3 +122,17 @@ async def test_assistant_profile_copies_uploads_for_run_python(provider_env, san
     assert result.output == "stdout:\n{'a': 4, 'b': 6}\n"
     system = provider_env.requests_to("chat")[0].json["messages"][0]["content"]
     assert "uploaded these files to run_python's working directory: numbers.csv" in system
+
+
+async def test_unsafe_local_backend_is_announced_in_every_answer(provider_env, routed, tmp_path):
+    from vtai.tools.sandbox import UnsafeLocalSandbox
+
+    box = UnsafeLocalSandbox(tmp_path / "unsafe")
+    try:
+        provider_env.enqueue(ToolCalls([ToolCallSpec("run_python", {"code": "print(6 * 7)"})]))
+        provider_env.enqueue(Text("42."))
+        events, _ = await run(routed("code", {"sandbox": box}), "6 times 7?", routed_options())
+    finally:
+        await box.close()
+    assert text_of(events) == "_⚠️ The code interpreter runs in UNSAFE local mode: code is not isolated._\n\n42."
+    assert next(e for e in events if isinstance(e, ToolResult)).output == "stdout:\n42\n"

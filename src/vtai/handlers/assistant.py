@@ -27,6 +27,7 @@ from vtai.tools.python_tool import mime_of
 from vtai.tools.registry import Tool, ToolContext, ToolOutput, execute, get_tools, tool_config
 
 ASSISTANT_TOOLS = ["web_search", "fetch_url", "run_python"]
+UNSAFE_WARNING = "_⚠️ The code interpreter runs in UNSAFE local mode: code is not isolated._\n\n"
 
 
 def session_id(turn: Turn) -> str:
@@ -194,6 +195,8 @@ async def assistant(turn: Turn) -> AsyncIterator[Event]:
     note = None
     sandbox = turn.engine.services.get("sandbox")
     if sandbox is not None:
+        if not getattr(sandbox, "isolated", True):
+            yield TextDelta(UNSAFE_WARNING)
         copied: list[str] = []
         async for event in copy_uploads(turn, sandbox, copied):
             yield event

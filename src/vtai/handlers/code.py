@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from vtai.engine import Turn
 from vtai.events import Event, TextDelta
 from vtai.handlers import handler
-from vtai.handlers.assistant import copy_uploads, plain_chat, tool_loop
+from vtai.handlers.assistant import UNSAFE_WARNING, copy_uploads, plain_chat, tool_loop
 from vtai.tools.registry import get_tools
 
 CODE_NOTE = (
@@ -41,7 +41,7 @@ async def code(turn: Turn) -> AsyncIterator[Event]:
             yield event
         return
     if not getattr(sandbox, "isolated", True):
-        yield TextDelta("_⚠️ The code interpreter runs in UNSAFE local mode: code is not isolated._\n\n")
+        yield TextDelta(UNSAFE_WARNING)
     copied: list[str] = []
     async for event in copy_uploads(turn, sandbox, copied):
         yield event
