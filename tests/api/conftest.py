@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from tests.e2e.conftest import start_vtai  # noqa: F401 - the real-server fixture, for test_openai_client
 from vtai.api import ApiConfig, create_api_app
 from vtai.app import build_runtime
 from vtai.routing import FakeEncoder, build_router
