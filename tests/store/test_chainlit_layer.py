@@ -153,3 +153,39 @@ async def test_steps_before_the_owner_is_known_are_claimed(layer):
     assert await layer.get_thread_author(tid) == "carol"
     page = await layer.list_threads(Pagination(first=5), ThreadFilter(userId=user.id))
     assert [t["id"] for t in page.data] == [tid]
+
+
+@pytest.mark.parametrize("chainlit_first", [True, False])
+async def test_recorder_and_data_layer_share_message_ids(layer, store, chainlit_first):
+    """The UI records turns with the Recorder (partial flushes) while Chainlit writes the same steps
+    through the data layer, in either order: one row per message, the Recorder's status and text win."""
+    from vtai import events as ev
+    from vtai.messages import Message
+    from vtai.store import Recorder
+
+    user = await layer.create_user(User(identifier="alice"))
+    tid = "shared-thread"
+    await layer.update_thread(tid, user_id=user.id)
+    user_step = _step(tid, "user_message", "What is 2+2?")
+    answer_step = _step(tid, "assistant_message", "", name="VT.ai")
+    rec = Recorder(store, user.id)
+    if chainlit_first:
+        await layer.create_step(user_step)
+        await layer.create_step(answer_step)
+    await rec.user_message(tid, Message.text("user", "What is 2+2?"), message_id=user_step["id"])
+    await rec.assistant_started(message_id=answer_step["id"])
+    await rec.feed(ev.TextDelta("4"))
+    await rec.wait_written()
+    if not chainlit_first:
+        await layer.create_step(user_step)
+        await layer.create_step(answer_step)
+    assert (await store.get_message(user.id, answer_step["id"])).status == "interrupted"
+    await rec.feed(ev.Done())
+    await rec.finish()
+    await layer.update_step({**answer_step, "output": "4"})
+
+    rows = await store.list_messages(user.id, tid)
+    assert [(m.id, m.role, m.content, m.status) for m in rows] == [
+        (user_step["id"], "user", "What is 2+2?", "complete"),
+        (answer_step["id"], "assistant", "4", "complete")]
+    assert rows[1].parent_id == user_step["id"]

@@ -159,6 +159,7 @@ class VtaiDataLayer(BaseDataLayer):
         if found[0] != thread_id:
             return  # a step id from another thread: never move or overwrite it
         fields.pop("role")
+        fields.pop("parent_id", None)  # keep the first writer's (the Recorder links answer → user message)
         if not fields.get("content"):
             fields.pop("content", None)
         fields.pop("created_at", None)

@@ -70,11 +70,11 @@ class Recorder:
             parts.append({"kind": "tool_calls", "calls": message.tool_calls})
         try:
             stored = await self.store.add_message(self.user_id, thread_id, message.role, text, parts=parts,
-                                                  message_id=message_id, relaxed=True)
+                                                  message_id=message_id, relaxed=True, upsert=("content", "parts"))
         except NotFoundError:  # a new thread (attachments above already created it otherwise)
             await self.store.ensure_thread(self.user_id, thread_id)
             stored = await self.store.add_message(self.user_id, thread_id, message.role, text, parts=parts,
-                                                  message_id=message_id, relaxed=True)
+                                                  message_id=message_id, relaxed=True, upsert=("content", "parts"))
         self._last_user_id = stored.id
         return stored
 
@@ -92,7 +92,8 @@ class Recorder:
         self._last_flush = time.monotonic()
         self._write(self.store.add_message(
             self.user_id, self.thread_id, "assistant", "", message_id=self.message_id, status="interrupted",
-            parent_id=self._parent_id, created_at=self._created_at, relaxed=True))
+            parent_id=self._parent_id, created_at=self._created_at, relaxed=True,
+            upsert=("status", "parent_id")))
         return self.message_id
 
     async def feed(self, event: ev.Event) -> None:

@@ -229,22 +229,35 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
                           status: str = "complete", prompt_tokens: int | None = None,
                           completion_tokens: int | None = None, cost_usd: float | None = None,
                           meta: dict | None = None, created_at: float | None = None,
-                          relaxed: bool = False) -> StoredMessage:
-        """Insert and commit one message (bumps the thread; names it after its first user message)."""
+                          relaxed: bool = False, upsert: tuple[str, ...] = ()) -> StoredMessage:
+        """Insert and commit one message (bumps the thread; names it after its first user message).
+        ``upsert``: if ``message_id`` already exists in this thread with this role (e.g. Chainlit's data layer
+        wrote the step first), overwrite these fields instead of failing."""
         _check_status(status)
         row = {"id": message_id or new_id(), "thread_id": thread_id, "parent_id": parent_id, "role": role,
                "content": content or "", "parts": parts or [], "meta": meta or {}, "route": route,
                "model": model, "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                "cost_usd": cost_usd, "status": status, "created_at": created_at or time.time(),
                "favorite": False}
-        async with self.tx() as conn:
-            await self._relax(conn, relaxed)
-            await self._touch(conn, user_id, thread_id, content if role == "user" else None)
-            try:
+        first_text = content if role == "user" else None
+        try:
+            async with self.tx() as conn:
+                await self._relax(conn, relaxed)
+                await self._touch(conn, user_id, thread_id, first_text)
                 await conn.execute(insert(messages).values(**row))
-            except IntegrityError as exc:
-                raise StoreError(f"Message {row['id']} already exists") from exc
-        return StoredMessage(**row)
+            return StoredMessage(**row)
+        except IntegrityError as exc:
+            if upsert:
+                async with self.tx() as conn:
+                    await self._relax(conn, relaxed)
+                    await self._touch(conn, user_id, thread_id, first_text)
+                    result = await conn.execute(
+                        update(messages).where(messages.c.id == row["id"], messages.c.thread_id == thread_id,
+                                               messages.c.role == role)
+                        .values(**{k: row[k] for k in upsert}))
+                if result.rowcount:
+                    return await self.get_message(user_id, row["id"])
+            raise StoreError(f"Message {row['id']} already exists") from exc
 
     async def _relax(self, conn: AsyncConnection, relaxed: bool) -> None:
         if relaxed and self.relaxed_message_commits and self.dialect == "postgresql":
