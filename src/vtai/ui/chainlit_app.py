@@ -9,7 +9,7 @@ from chainlit.input_widget import Select, Slider, Switch, TextInput
 
 from vtai.engine import ChatOptions
 from vtai.llm.catalogue import availability
-from vtai.messages import Conversation, Message, TextPart
+from vtai.messages import AudioPart, Conversation, Message, TextPart
 from vtai.ui import state
 from vtai.ui.render import ChainlitRenderer
 
@@ -68,7 +68,33 @@ def settings_widgets(opts: ChatOptions) -> list:
                description="Show the model's reasoning as a collapsible Thinking step."),
         Select(id="reasoning_effort", label="Reasoning depth", values=["low", "medium", "high"],
                initial_index=["low", "medium", "high"].index(opts.reasoning_effort or "medium")),
+        *media_widgets(opts.extra),
     ]
+
+
+IMAGE_CHOICES = {
+    "image_size": ["auto", "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792"],
+    "image_quality": ["auto", "low", "medium", "high", "standard", "hd"],
+    "image_background": ["auto", "transparent", "opaque"],
+    "image_output_format": ["png", "jpeg", "webp"],
+}
+VOICES = ["alloy", "echo", "fable", "onyx", "nova", "shimmer"]
+
+
+def media_widgets(extra: dict) -> list:
+    widgets = [
+        Select(id=key, label=key.replace("_", " ").capitalize(), values=values,
+               initial_index=values.index(extra.get(key, values[0])) if extra.get(key, values[0]) in values else 0)
+        for key, values in IMAGE_CHOICES.items()
+    ]
+    widgets += [
+        Slider(id="image_compression", label="Image compression (jpeg/webp)",
+               initial=extra.get("image_compression", 80), min=0, max=100, step=5),
+        Select(id="speech_voice", label="Voice (provider TTS)", values=VOICES,
+               initial_index=VOICES.index(extra.get("speech_voice", "alloy"))),
+        Switch(id="auto_speak", label="Auto-speak answers", initial=bool(extra.get("auto_speak", False))),
+    ]
+    return widgets
 
 
 def apply_settings(opts: ChatOptions, values: dict) -> ChatOptions:
@@ -80,6 +106,11 @@ def apply_settings(opts: ChatOptions, values: dict) -> ChatOptions:
     opts.system_prompt = values.get("system_prompt") or None
     opts.thinking = bool(values.get("thinking", opts.thinking))
     opts.reasoning_effort = values.get("reasoning_effort") or opts.reasoning_effort
+    for key in (*IMAGE_CHOICES, "image_compression", "speech_voice", "auto_speak"):
+        if key in values:
+            opts.extra[key] = values[key]
+    if opts.extra.get("image_size") == "auto":
+        opts.extra.pop("image_size")
     return opts
 
 
@@ -127,13 +158,79 @@ def to_message(msg: cl.Message) -> Message:
 
 @cl.on_message
 async def on_message(msg: cl.Message) -> None:
-    rt = runtime()
     if not (msg.content or "").strip() and not msg.elements:
         await cl.Message(content="Type a message or attach a file to start.").send()
         return
+    await answer(to_message(msg))
+
+
+async def answer(message: Message) -> None:
+    rt = runtime()
     conversation: Conversation = cl.user_session.get("conversation")
     renderer = ChainlitRenderer()
-    async for event in rt.engine.respond(conversation, to_message(msg), options()):
+    async for event in rt.engine.respond(conversation, message, options()):
         await renderer.render(event)
     actions = [cl.Action(name="speak", payload={}, label="Speak", icon="volume-2", tooltip="Read this answer aloud")]
-    await renderer.finish(actions)
+    sent = await renderer.finish(actions)
+    answers = cl.user_session.get("answers") or {}
+    answers[sent.id] = sent.content
+    cl.user_session.set("answers", answers)
+    if options().extra.get("auto_speak") and sent.content and not renderer.failed:
+        await speak_message(sent)
+
+
+async def speak_message(message: cl.Message) -> None:
+    from vtai.errors import VtaiError
+    from vtai.media.attach import speak
+
+    rt = runtime()
+    try:
+        audio = await speak(rt.engine, cl.user_session.get("conversation"), message.content,
+                            voice=options().extra.get("speech_voice"))
+    except VtaiError as exc:
+        await cl.Message(content=f"⚠️ Could not speak the answer: {exc}").send()
+        return
+    element = cl.Audio(path=audio.path, name="answer.wav", display="inline", mime=audio.mime, auto_play=True)
+    await cl.Message(content="", elements=[element], parent_id=message.id).send()
+
+
+@cl.action_callback("speak")
+async def on_speak(action: cl.Action) -> None:
+    text = (cl.user_session.get("answers") or {}).get(action.forId)
+    if text is None:
+        conversation: Conversation = cl.user_session.get("conversation")
+        last = next((m for m in reversed(conversation.messages) if m.role == "assistant"), None)
+        text = last.content if last else ""
+    if not text.strip():
+        await cl.Message(content="There is no answer to speak yet.").send()
+        return
+    await speak_message(cl.Message(content=text, id=action.forId))
+
+
+# ---- microphone: Chainlit streams PCM16 chunks; on the end we hand one WAV to the engine -------------------------
+@cl.on_audio_start
+async def audio_start() -> bool:
+    cl.user_session.set("audio_chunks", [])
+    return True
+
+
+@cl.on_audio_chunk
+async def audio_chunk(chunk) -> None:
+    chunks = cl.user_session.get("audio_chunks")
+    if chunks is not None:
+        chunks.append(chunk.data)
+
+
+@cl.on_audio_end
+async def audio_end() -> None:
+    from vtai.ui.uploads import pcm16_to_wav
+
+    chunks = cl.user_session.get("audio_chunks") or []
+    cl.user_session.set("audio_chunks", None)
+    if not chunks:
+        return
+    from chainlit.config import config
+
+    wav = pcm16_to_wav(b"".join(chunks), config.features.audio.sample_rate)
+    await cl.Message(content="🎤 voice message", author="You", type="user_message").send()
+    await answer(Message(role="user", parts=[AudioPart(mime="audio/wav", data=wav, name="voice.wav")]))

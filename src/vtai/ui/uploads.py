@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import wave
 from pathlib import Path
 
 from vtai.messages import AudioPart, FilePart, ImagePart, Part
@@ -24,3 +26,14 @@ def attachment_parts(elements: list) -> list[Part]:
         else:
             parts.append(FilePart(name=name, mime=mime, path=path, size=Path(path).stat().st_size))
     return parts
+
+
+def pcm16_to_wav(pcm: bytes, sample_rate: int) -> bytes:
+    """Chainlit's microphone sends 16-bit mono PCM; wrap it as a WAV file."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(pcm)
+    return buf.getvalue()
