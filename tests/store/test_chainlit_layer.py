@@ -189,3 +189,27 @@ async def test_recorder_and_data_layer_share_message_ids(layer, store, chainlit_
         (user_step["id"], "user", "What is 2+2?", "complete"),
         (answer_step["id"], "assistant", "4", "complete")]
     assert rows[1].parent_id == user_step["id"]
+
+
+async def test_writes_wait_for_the_first_user_message_like_chainlit(layer, store):
+    from chainlit.context import init_ws_context
+    from chainlit.session import WebsocketSession
+
+    user = await layer.create_user(User(identifier="alice"))
+    session = WebsocketSession(id="sess-1", socket_id="sock-1", emit=lambda *a: None,
+                               emit_call=lambda *a: None, user_env={}, client_type="webapp",
+                               thread_id="welcome-thread", user=user)
+    try:
+        init_ws_context(session)
+        welcome = _step("welcome-thread", "assistant_message", "Hi! Ask me anything.")
+        await layer.create_step(welcome)  # on_chat_start's welcome: queued, no thread yet
+        assert await layer.get_thread("welcome-thread") is None
+        session.has_first_interaction = True  # what Chainlit does on the first user message
+        await layer.update_thread("welcome-thread", user_id=user.id, name="first question")
+        await session.flush_method_queue()
+        thread = await layer.get_thread("welcome-thread")
+        assert [s["output"] for s in thread["steps"]] == ["Hi! Ask me anything."]
+        await layer.create_step(_step("welcome-thread", "user_message", "first question"))
+        assert len((await layer.get_thread("welcome-thread"))["steps"]) == 2  # direct once interacting
+    finally:
+        session.delete()

@@ -12,11 +12,15 @@ as role ``step`` rows so a resumed thread shows them, and are ignored when rebui
 
 from __future__ import annotations
 
+import functools
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from chainlit.context import ChainlitContextException, get_context
 from chainlit.data.base import BaseDataLayer
 from chainlit.element import Element, ElementDict
+from chainlit.session import WebsocketSession
 from chainlit.step import StepDict
 from chainlit.types import Feedback, PageInfo, PaginatedResponse, Pagination, ThreadDict, ThreadFilter
 from chainlit.user import PersistedUser, User
@@ -28,6 +32,25 @@ from .store import Store
 
 MESSAGE_ROLES = {"user_message": "user", "assistant_message": "assistant"}
 SKIPPED_TYPES = {"run"}
+
+
+def after_first_message(method):
+    """Chainlit's ``queue_until_user_message``, also usable outside a Chainlit context (CLI, tests): in a
+    websocket session that hasn't had a user message yet, queue the write (Chainlit flushes the queue on
+    the first message), so opening the app and getting a welcome message doesn't create a thread."""
+
+    @functools.wraps(method)
+    async def wrapper(self, *args, **kwargs):
+        try:
+            session = get_context().session
+        except ChainlitContextException:
+            session = None
+        if isinstance(session, WebsocketSession) and not session.has_first_interaction:
+            session.thread_queues.setdefault(method.__name__, deque()).append((method, self, args, kwargs))
+            return None
+        return await method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def default_file_url(attachment_id: str) -> str:
@@ -117,12 +140,15 @@ class VtaiDataLayer(BaseDataLayer):
 
     # ---- steps ---------------------------------------------------------------------------------------------
 
+    @after_first_message
     async def create_step(self, step_dict: StepDict) -> None:
         await self._upsert_step(step_dict)
 
+    @after_first_message
     async def update_step(self, step_dict: StepDict) -> None:
         await self._upsert_step(step_dict)
 
+    @after_first_message
     async def delete_step(self, step_id: str) -> None:
         found = await self.store.message_owner(step_id)
         if found:
@@ -185,6 +211,7 @@ class VtaiDataLayer(BaseDataLayer):
 
     # ---- elements ------------------------------------------------------------------------------------------
 
+    @after_first_message
     async def create_element(self, element: Element) -> None:
         exists, owner = await self.store.thread_owner(element.thread_id)
         if not exists:
@@ -209,6 +236,7 @@ class VtaiDataLayer(BaseDataLayer):
             return None
         return self._element(att) if att.thread_id == thread_id else None
 
+    @after_first_message
     async def delete_element(self, element_id: str, thread_id: str | None = None) -> None:
         owner = None
         if thread_id:
