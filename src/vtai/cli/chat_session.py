@@ -9,13 +9,14 @@ import click
 from vtai.app import build_runtime
 from vtai.cli.render import TerminalRenderer
 from vtai.engine import ChatOptions
-from vtai.messages import Conversation, Message
+from vtai.messages import Conversation, Message, TextPart
 from vtai.settings import Settings
 
 
 class ChatSession:
     def __init__(self, settings: Settings, renderer: TerminalRenderer, *, model: str | None, system: str | None,
-                 routing: bool, temperature: float | None = None, thread_id: str | None = None):
+                 routing: bool, temperature: float | None = None, thread_id: str | None = None,
+                 speak: bool = False):
         self.settings = settings
         self.renderer = renderer
         self.runtime = build_runtime(settings, with_router=routing)
@@ -25,17 +26,28 @@ class ChatSession:
                                                  temperature=temperature, dynamic_routing=routing)
         self.conversation = Conversation()
         self.thread_id = thread_id
+        self.speak = speak
 
-    async def send(self, text: str) -> bool:
+    async def send(self, text: str, attachments: list[str] | None = None) -> bool:
         self.renderer.failed = False
-        message = Message.text("user", text)
+        parts: list = [TextPart(text)]
+        if attachments:
+            from vtai.media.attach import parts_from_paths
+
+            parts += parts_from_paths(attachments)
+        message = Message(role="user", parts=parts)
         async for event in self.runtime.engine.respond(self.conversation, message, self.options):
             self.renderer.render(event)
+        last = self.conversation.messages[-1] if self.conversation.messages else None
+        if self.speak and not self.renderer.failed and last and last.role == "assistant" and last.content.strip():
+            from vtai.media.attach import speak
+
+            self.renderer.render(await speak(self.runtime.engine, self.conversation, last.content))
         return not self.renderer.failed
 
-    async def run_once(self, text: str) -> bool:
+    async def run_once(self, text: str, attachments: list[str] | None = None) -> bool:
         try:
-            return await self.send(text)
+            return await self.send(text, attachments)
         finally:
             await self.runtime.aclose()
 
