@@ -99,3 +99,12 @@ async def test_sqlite_file_and_folder_are_created(tmp_path):
     await s.close()
     assert path.is_file() and s.files_dir == path.parent / "files"
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize("url, message", [
+    ("postgresql+asyncpg://postgres@127.0.0.1:1/test", "Cannot open the database postgresql"),
+    ("sqlite+aiosqlite:////proc/no-such-dir/vtai.db", "Cannot create the folder"),
+])
+async def test_unreachable_database_is_a_clear_store_error(url, message):
+    with pytest.raises(StoreError, match=message):
+        await Store.open(url)

@@ -42,7 +42,10 @@ def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         db = parsed.database
         if db and db != ":memory:":
-            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"Cannot create the folder for the database {db}: {exc}") from exc
         # Every use is engine.begin() (commit or rollback), so the pool's reset-rollback is a wasted hop.
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
         _sqlite_pragmas(engine, in_memory=not db or db == ":memory:")
@@ -82,7 +85,7 @@ async def upgrade(engine: AsyncEngine) -> str:
             return await conn.run_sync(_upgrade_sync)
     except StoreError:
         raise
-    except (OperationalError, DBAPIError) as exc:
+    except (OperationalError, DBAPIError, OSError) as exc:  # OSError: asyncpg can't connect at all
         raise StoreError(_describe(engine, exc)) from exc
 
 
