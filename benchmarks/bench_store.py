@@ -205,7 +205,10 @@ async def main() -> None:
             for label, s in res[section].items():
                 print(f"  {label:<45} p50 {s['p50_ms']:>7.2f} ms   p99 {s['p99_ms']:>7.2f} ms")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "bench_store.json").write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
+    load = [round(x, 2) for x in os.getloadavg()]
+    print(f"\nload average at the end (1/5/15 min): {load} on {os.cpu_count()} CPUs")
+    (RESULTS / "bench_store.json").write_text(json.dumps(
+        {"args": vars(args), "load_average": load, "cpus": os.cpu_count(), "results": results}, indent=2))
 
 
 if __name__ == "__main__":
