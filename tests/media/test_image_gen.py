@@ -82,3 +82,14 @@ async def test_provider_refusal_is_a_clear_error_and_nothing_is_saved(provider_e
     events, _ = await run(engine, "nothing comes back")
     assert "returned no image" in next(e for e in events if isinstance(e, Error)).message
     assert not (home / "files").exists() or files_under(home / "files") == []
+
+
+def test_quality_values_go_only_to_models_that_take_them():
+    from vtai.llm.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    assert "quality" not in image_params(cat.get("gpt-image-1"), {"image_quality": "hd"})
+    assert image_params(cat.get("gpt-image-1"), {"image_quality": "high"})["quality"] == "high"
+    assert "quality" not in image_params(cat.get("dall-e-3"), {"image_quality": "low"})
+    assert "output_compression" not in image_params(cat.get("gpt-image-1"), {"image_compression": 50,
+                                                                            "image_output_format": "png"})

@@ -39,7 +39,7 @@ def image_params(model: Model, extra: dict[str, Any]) -> dict[str, Any]:
     if size and size != "auto" and model.provider != "gemini":
         kw["size"] = size
     if model.name.startswith("gpt-image"):
-        if quality:
+        if quality in ("low", "medium", "high", "auto"):  # dall-e-3's standard/hd would be refused
             kw["quality"] = quality
         for key, arg in (("image_background", "background"), ("image_output_format", "output_format")):
             if extra.get(key):
