@@ -208,8 +208,7 @@ async def test_when_every_model_is_paused_one_plain_attempt_is_still_made(rig):
     assert first.error is not None and calls(rig.server, "gpt-4o") == 1  # breaker opened: no retries
     second = await rig.ask(engine=engine)
     assert second.statuses[:2] == ["Skipping gpt-4o: paused after repeated failures, next try in 60 s.",
-                                   "Every model for this request is paused after repeated failures — trying "
-                                   "gpt-4o once anyway."]
+                                   "No other model could answer — trying the paused gpt-4o once anyway."]
     assert second.error is not None and calls(rig.server, "gpt-4o") == 2
     rig.server.set_behaviour("gpt-4o", None)
     third = await rig.ask(engine=engine)

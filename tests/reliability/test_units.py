@@ -150,3 +150,16 @@ def test_explain_messages():
     assert msg.startswith("claude-haiku-4-5 (anthropic) returned 529 (overloaded). VT.ai retried 1 time; "
                           "fell back to claude-haiku-4-5 (all failed).")
     assert "partial answer above is kept" in msg
+
+
+def test_breaker_ignores_scattered_failures_under_load_but_opens_on_an_outage():
+    b = CircuitBreaker(3, 10.0, clock=lambda: 0.0)
+    for _ in range(5):  # 10-15 % random errors: three in a row now and then, but mostly successes
+        for _ in range(17):
+            b.success("m")
+        for _ in range(3):
+            b.failure("m")
+        assert b.state("m") == "closed"
+    for _ in range(10):  # an outage: failures dominate the window
+        b.failure("m")
+    assert b.state("m") == "open"

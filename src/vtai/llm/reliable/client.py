@@ -173,22 +173,21 @@ class _Run:
                 self.report.skipped.append((model.id, why))
                 yield Status(f"Skipping {model.id}: {why}.")
                 continue
-            async for event in self._use(model, index + 1 < len(self.chain), self.s.max_retries):
+            async for event in self._use(model, index, self.s.max_retries):
                 yield event
             if self.report.answered_by or self.remaining() <= 0:
                 break
-        if not self.report.answered_by and not self.report.attempts and self.remaining() > 0:
-            # Every model is paused. The breaker exists to move on to alternatives quickly; with none left,
-            # one plain attempt serves the user better than failing without trying.
-            model = self.chain[0]
-            yield Status(f"Every model for this request is paused after repeated failures — trying {model.id} "
-                         "once anyway.")
-            async for event in self._use(model, False, 0):
+        if not self.report.answered_by and self.report.skipped and self.remaining() > 0:
+            # Models were skipped as paused. The breaker exists to move on to alternatives quickly; with none
+            # left, one plain attempt serves the user better than failing without trying.
+            model = next(m for m in self.chain if m.id == self.report.skipped[0][0])
+            yield Status(f"No other model could answer — trying the paused {model.id} once anyway.")
+            async for event in self._use(model, len(self.chain), 0):
                 yield event
         if not self.report.answered_by:
             raise self._final()
 
-    async def _use(self, model: Model, has_next: bool, max_retries: int) -> AsyncIterator[Event]:
+    async def _use(self, model: Model, index: int, max_retries: int) -> AsyncIterator[Event]:
         """Try ``model`` (retrying up to ``max_retries`` times) until it answers or it is time to move on."""
         tries = 0
         while True:
@@ -202,7 +201,7 @@ class _Run:
                 action = self._record(model, err)
                 if action == "stop":
                     raise self._final() from None
-                wait = self._retry_delay(model, err, tries, action, has_next, max_retries)
+                wait = self._retry_delay(model, err, tries, action, self._has_next(index), max_retries)
                 if wait is None:
                     return
                 yield Status(self._retry_text(model, err, wait, tries))
@@ -211,6 +210,9 @@ class _Run:
                 continue
             self.o.breaker.success(model.id)
             return
+
+    def _has_next(self, index: int) -> bool:
+        return any(self.o.breaker.state(m.id) != "open" for m in self.chain[index + 1:])
 
     def _record(self, model: Model, err: ProviderError) -> str:
         action = classify(err)
