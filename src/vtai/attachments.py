@@ -15,7 +15,7 @@ from vtai.events import Event
 Preprocessor = Callable[..., AsyncIterator[Event]]
 PREPROCESSORS: list[Preprocessor] = []
 
-BUILTIN: list[str] = []
+BUILTIN: list[str] = ["vtai.media.preprocess"]
 
 
 def preprocessor(fn: Preprocessor) -> Preprocessor:

@@ -118,10 +118,20 @@ class Settings(BaseSettings):
     sandbox_max_procs: int = 64
     sandbox_idle_minutes: float = 15.0
 
-    # Uploads.
+    # Uploads and media (see docs/media.md).
     max_file_mb: float = 20.0
     max_files_per_message: int = 10
     max_total_mb: float = 50.0
+    max_document_chars: int = 48_000
+    max_unzipped_mb: float = 200.0
+    max_zip_ratio: float = 200.0
+    max_image_pixels: int = 40_000_000
+    allow_private_urls: bool = False  # image links / fetch_url to private addresses (tests use loopback)
+    max_speech_chars: int = 20_000
+    speech_voice: str = "alloy"
+    speech_model: str = ""  # empty: first usable speech model, else the offline voice
+    transcription_model: str = ""  # empty: first usable transcription model, else offline whisper
+    max_audio_seconds: float = 1800.0
 
     # Filled from env/.env by load_settings(); never persisted by Settings.
     api_keys: dict[str, SecretStr] = Field(default_factory=dict, exclude=True)

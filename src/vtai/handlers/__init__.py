@@ -18,6 +18,10 @@ NEEDS: dict[str, str] = {}
 
 BUILTIN = [
     "vtai.handlers.chat",
+    "vtai.handlers.reasoning",
+    "vtai.handlers.vision",
+    "vtai.handlers.image",
+    "vtai.handlers.speech",
 ]
 
 

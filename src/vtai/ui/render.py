@@ -70,6 +70,9 @@ class ChainlitRenderer:
                 step.output = event.reason + (f" · runner-up: {event.runner_up}" if event.runner_up else "")
         elif isinstance(event, ModelChosen):
             self.meta.update(model=event.model)
+        elif isinstance(event, Status) and event.text.startswith("Transcript:"):
+            async with cl.Step(name="Transcript", type="tool", show_input=False) as step:
+                step.output = event.text.removeprefix("Transcript:").strip()
         elif isinstance(event, Status):
             if self.status is None:
                 self.status = cl.Step(name="Status", type="run", show_input=False)
