@@ -21,7 +21,7 @@ from vtai.errors import InputError
 _N, _R, _P, _DKLEN = 2**14, 8, 1, 32
 MIN_PASSWORD = 8
 API_KEY_PREFIX = "vtai-"
-_IDENTIFIER = re.compile(r"^[\w.@+\-]{1,128}$", re.UNICODE)
+_IDENTIFIER = re.compile(r"^[\w.@+\- ]{1,128}$", re.UNICODE)
 
 
 def hash_password(password: str) -> str:
@@ -58,7 +58,7 @@ def check_identifier(identifier: str) -> str:
     identifier = identifier.strip()
     if not _IDENTIFIER.match(identifier):
         raise InputError(
-            f"Invalid user name {identifier!r}: use 1-128 letters, digits or . _ @ + -")
+            f"Invalid user name {identifier!r}: use 1-128 letters, digits, spaces or . _ @ + -")
     return identifier
 
 
