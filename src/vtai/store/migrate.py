@@ -36,7 +36,7 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
 
 
-def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
+def make_engine(url: str, *, schema: str | None = None, durable: bool = False) -> AsyncEngine:
     """An async engine with the settings VT.ai relies on (SQLite: WAL, foreign keys, real transactions)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -48,17 +48,20 @@ def make_engine(url: str, *, schema: str | None = None) -> AsyncEngine:
                 raise StoreError(f"Cannot create the folder for the database {db}: {exc}") from exc
         # Every use is engine.begin() (commit or rollback), so the pool's reset-rollback is a wasted hop.
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
-        _sqlite_pragmas(engine, in_memory=not db or db == ":memory:")
+        _sqlite_pragmas(engine, in_memory=not db or db == ":memory:", durable=durable)
         return engine
     # ``?schema=name`` in a PostgreSQL URL selects the schema (search_path), like the ``schema`` argument.
     schema = schema or parsed.query.get("schema")  # type: ignore[assignment]
     parsed = parsed.difference_update_query(["schema"])
-    connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+    server_settings = {"search_path": schema} if schema else {}
+    if not durable:  # see Store.open: same guarantee as SQLite's WAL/NORMAL, no fsync wait per commit
+        server_settings["synchronous_commit"] = "off"
+    connect_args = {"server_settings": server_settings}
     # No pre-ping (a round trip per checkout); a dropped connection invalidates the pool on first error.
     return create_async_engine(parsed, connect_args=connect_args, pool_recycle=1800, pool_reset_on_return=None)
 
 
-def _sqlite_pragmas(engine: AsyncEngine, *, in_memory: bool) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, *, in_memory: bool, durable: bool) -> None:
     # SQLAlchemy's recipe for true SQLite transactions (DDL included): let the driver autocommit and emit
     # BEGIN ourselves, so a migration or an import either happens whole or not at all.
     @event.listens_for(engine.sync_engine, "connect")
@@ -68,7 +71,7 @@ def _sqlite_pragmas(engine: AsyncEngine, *, in_memory: bool) -> None:
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a killed process loses nothing committed; only a power cut may lose the last commits.
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()

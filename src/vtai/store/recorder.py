@@ -70,11 +70,11 @@ class Recorder:
             parts.append({"kind": "tool_calls", "calls": message.tool_calls})
         try:
             stored = await self.store.add_message(self.user_id, thread_id, message.role, text, parts=parts,
-                                                  message_id=message_id, relaxed=True, upsert=("content", "parts"))
+                                                  message_id=message_id, upsert=("content", "parts"))
         except NotFoundError:  # a new thread (attachments above already created it otherwise)
             await self.store.ensure_thread(self.user_id, thread_id)
             stored = await self.store.add_message(self.user_id, thread_id, message.role, text, parts=parts,
-                                                  message_id=message_id, relaxed=True, upsert=("content", "parts"))
+                                                  message_id=message_id, upsert=("content", "parts"))
         self._last_user_id = stored.id
         return stored
 
@@ -92,7 +92,7 @@ class Recorder:
         self._last_flush = time.monotonic()
         self._write(self.store.add_message(
             self.user_id, self.thread_id, "assistant", "", message_id=self.message_id, status="interrupted",
-            parent_id=self._parent_id, created_at=self._created_at, relaxed=True,
+            parent_id=self._parent_id, created_at=self._created_at,
             upsert=("status", "parent_id")))
         return self.message_id
 
@@ -107,14 +107,14 @@ class Recorder:
             self._check_tail()
             self._last_flush = time.monotonic()
             self._dirty = False
-            self._write(self.store.update_message(self.user_id, self.message_id, relaxed=True, **self._snapshot()))
+            self._write(self.store.update_message(self.user_id, self.message_id, **self._snapshot()))
 
     async def flush(self) -> None:
         """Write the partial answer now and wait for it (and any pending write) to be stored."""
         if self.message_id is not None and self._dirty:
             self._dirty = False
             self._last_flush = time.monotonic()
-            self._write(self.store.update_message(self.user_id, self.message_id, relaxed=True, **self._snapshot()))
+            self._write(self.store.update_message(self.user_id, self.message_id, **self._snapshot()))
         await self.wait_written()
 
     async def finish(self, status: str | None = None) -> StoredMessage:
@@ -127,7 +127,7 @@ class Recorder:
                             else "interrupted" if self._interrupted or not self._done else "complete")
         values = self._snapshot()
         await self.wait_written()
-        await self.store.update_message(self.user_id, self.message_id, status=status, relaxed=True, **values)
+        await self.store.update_message(self.user_id, self.message_id, status=status, **values)
         row = StoredMessage(id=self.message_id, thread_id=self.thread_id or "", role="assistant",
                             parent_id=self._parent_id, status=status, created_at=self._created_at, **values)
         self.message_id = None

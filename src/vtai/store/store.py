@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, func, insert, select, text, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -43,23 +43,23 @@ def new_id() -> str:
 
 
 class Store(AccountsMixin, FilesMixin, PortingMixin):
-    def __init__(self, engine: AsyncEngine, files_dir: Path | None, *, relaxed_message_commits: bool = True):
+    def __init__(self, engine: AsyncEngine, files_dir: Path | None):
         self.engine = engine
         self.dialect = engine.dialect.name
         self.files_dir = files_dir
-        self.relaxed_message_commits = relaxed_message_commits
 
     @classmethod
     async def open(cls, url: str, *, files_dir: Path | None = None, schema: str | None = None,
-                   relaxed_message_commits: bool = True) -> Store:
+                   durable: bool = False) -> Store:
         """Open (creating a SQLite file if needed) and migrate. ``files_dir`` holds attachments; by default
         the ``files`` folder next to a SQLite file. ``schema``: PostgreSQL schema to use (search_path).
 
-        ``relaxed_message_commits``: on PostgreSQL, message writes from the :class:`Recorder` commit with
-        ``synchronous_commit=off`` — the same guarantee SQLite gives in WAL/NORMAL mode: a killed VT.ai
-        loses nothing committed; a crash of the database host may lose its last ~0.6 s. Saves an fsync
-        (3-4 ms here) on the path before the model is called. Pass False for full durability."""
-        engine = migrate.make_engine(url, schema=schema)
+        Commits survive VT.ai being killed at any moment. By default they don't wait for the disk: SQLite
+        runs WAL with ``synchronous=NORMAL`` and PostgreSQL sessions use ``synchronous_commit=off``, so a
+        crash of the *database host* (power cut) may lose its last fraction of a second, never consistency.
+        That saves an fsync (3-4 ms on the test machine) before every model call. ``durable=True``: every
+        commit waits for the disk (SQLite ``synchronous=FULL``, PostgreSQL ``synchronous_commit=on``)."""
+        engine = migrate.make_engine(url, schema=schema, durable=durable)
         if files_dir is None:
             parsed = make_url(url)
             if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -69,7 +69,7 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
         except BaseException:
             await engine.dispose()
             raise
-        return cls(engine, files_dir, relaxed_message_commits=relaxed_message_commits)
+        return cls(engine, files_dir)
 
     @classmethod
     async def from_settings(cls, settings: Settings) -> Store:
@@ -229,7 +229,7 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
                           status: str = "complete", prompt_tokens: int | None = None,
                           completion_tokens: int | None = None, cost_usd: float | None = None,
                           meta: dict | None = None, created_at: float | None = None,
-                          relaxed: bool = False, upsert: tuple[str, ...] = ()) -> StoredMessage:
+                          upsert: tuple[str, ...] = ()) -> StoredMessage:
         """Insert and commit one message (bumps the thread; names it after its first user message).
         ``upsert``: if ``message_id`` already exists in this thread with this role (e.g. Chainlit's data layer
         wrote the step first), overwrite these fields instead of failing."""
@@ -242,14 +242,12 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
         first_text = content if role == "user" else None
         try:
             async with self.tx() as conn:
-                await self._relax(conn, relaxed)
                 await self._touch(conn, user_id, thread_id, first_text)
                 await conn.execute(insert(messages).values(**row))
             return StoredMessage(**row)
         except IntegrityError as exc:
             if upsert:
                 async with self.tx() as conn:
-                    await self._relax(conn, relaxed)
                     await self._touch(conn, user_id, thread_id, first_text)
                     result = await conn.execute(
                         update(messages).where(messages.c.id == row["id"], messages.c.thread_id == thread_id,
@@ -259,10 +257,6 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
                     return await self.get_message(user_id, row["id"])
             raise StoreError(f"Message {row['id']} already exists") from exc
 
-    async def _relax(self, conn: AsyncConnection, relaxed: bool) -> None:
-        if relaxed and self.relaxed_message_commits and self.dialect == "postgresql":
-            await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-
     async def _touch(self, conn: AsyncConnection, user_id: str, thread_id: str, first_text: str | None) -> None:
         values: dict[str, Any] = {"updated_at": time.time()}
         if first_text and first_text.strip():
@@ -271,11 +265,9 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
         if result.rowcount == 0:
             raise NotFoundError(f"Thread {thread_id} not found")
 
-    async def update_message(self, user_id: str, message_id: str, *, relaxed: bool = False,
-                             **values: Any) -> None:
+    async def update_message(self, user_id: str, message_id: str, **values: Any) -> None:
         """Update any of: content, parts, status, route, model, prompt_tokens, completion_tokens, cost_usd,
-        meta, favorite, parent_id. Used for partial flushes while an answer streams. ``relaxed``: see
-        :meth:`open`."""
+        meta, favorite, parent_id. Used for partial flushes while an answer streams."""
         allowed = {"content", "parts", "status", "route", "model", "prompt_tokens", "completion_tokens",
                    "cost_usd", "meta", "favorite", "parent_id"}
         unknown = set(values) - allowed
@@ -286,7 +278,6 @@ class Store(AccountsMixin, FilesMixin, PortingMixin):
         if not values:
             return
         async with self.tx() as conn:
-            await self._relax(conn, relaxed)
             result = await conn.execute(update(messages).where(messages.c.id == message_id, _owned_msg(user_id))
                                         .values(**values))
         if result.rowcount == 0:
