@@ -108,3 +108,18 @@ async def test_sqlite_file_and_folder_are_created(tmp_path):
 async def test_unreachable_database_is_a_clear_store_error(url, message):
     with pytest.raises(StoreError, match=message):
         await Store.open(url)
+
+
+@pytest.mark.parametrize("durable", [False, True])
+async def test_commit_mode(db, durable):
+    s = await Store.open(db.url, files_dir=db.files_dir, schema=db.schema, durable=durable)
+    try:
+        async with s.engine.connect() as conn:
+            if db.kind == "sqlite":
+                value = (await conn.execute(text("PRAGMA synchronous"))).scalar_one()
+                assert value == (2 if durable else 1)  # FULL / NORMAL
+            else:
+                value = (await conn.execute(text("SHOW synchronous_commit"))).scalar_one()
+                assert value == ("on" if durable else "off")
+    finally:
+        await s.close()
