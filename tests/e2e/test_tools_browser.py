@@ -58,3 +58,46 @@ def test_plot_from_the_code_tool_shows_inline(start_vtai, page):
         assert [t["function"]["name"] for t in chats[0].json["tools"]].count("run_python") == 1
         tool_msg = next(m for m in chats[1].json["messages"] if m["role"] == "tool")
         assert "min 0.0 max 9.0" in tool_msg["content"]
+
+
+SALES = """import pandas as pd
+import matplotlib.pyplot as plt
+df = pd.read_csv("sales.csv", parse_dates=["date"])
+monthly = df.groupby(df["date"].dt.strftime("%Y-%m"))["sales"].sum()
+monthly.plot(kind="bar", title="Sales by month")
+plt.show()
+print(monthly.to_dict())
+"""
+
+
+def test_uploaded_csv_is_plotted_in_the_sandbox(start_vtai, page, tmp_path):
+    csv = tmp_path / "sales.csv"
+    csv.write_text("date,sales\n2025-01-05,10\n2025-01-20,5\n2025-02-03,7\n2025-03-11,1\n2025-03-12,2\n")
+    with FakeOpenAIServer() as fake:
+        fake.enqueue(ToolCalls([ToolCallSpec("run_python", {"code": SALES})]))
+        fake.enqueue(Text("January had the most sales (15)."))
+        server = start_vtai(env={"OPENAI_API_KEY": "sk-test-e2e-000000", "OPENAI_BASE_URL": fake.base_url,
+                                 "VTAI_MODEL": "gpt-4o-mini", "VTAI_DYNAMIC_ROUTING": "false"})
+        page.goto(server.url)
+        page.locator("#chat-profiles").click()
+        page.locator('[data-test="select-item:Assistant"]').click()
+        page.locator("#chat-input").wait_for()
+        page.wait_for_timeout(2000)  # an upload before the new profile's session exists fails ("Session not found")
+        page.locator("#upload-button-input").set_input_files(str(csv))
+        page.locator("text=sales.csv").first.wait_for()
+        page.wait_for_timeout(500)
+        assert not page.locator("text=Failed to upload").count(), page.inner_text("body")
+        send_message(page, "plot sales by month")
+
+        deadline = time.monotonic() + 60
+        images: list[dict] = []
+        while time.monotonic() < deadline:
+            images = inline_images(page)
+            if images and page.locator("text=January had the most sales").count():
+                break
+            page.wait_for_timeout(250)
+        page.screenshot(path=str(server.log.parent / "tools-csv.png"))
+        body = page.inner_text("body")
+        tool_msg = next(m for m in fake.requests_to("chat")[1].json["messages"] if m["role"] == "tool")
+        assert len(images) == 1, f"no inline plot; page says:\n{body}\n--- tool result:\n{tool_msg['content']}"
+        assert "{'2025-01': 15, '2025-02': 7, '2025-03': 3}" in tool_msg["content"]
