@@ -9,6 +9,7 @@ import asyncio
 import subprocess
 import time
 
+import httpx
 import openai
 import pytest
 
@@ -47,6 +48,9 @@ def test_sync_client_plain_streaming_and_errors(served):
     reasoning = "".join(getattr(c.choices[0].delta, "reasoning_content", None) or "" for c in chunks if c.choices)
     assert text == "It is 4." and reasoning == "two plus two"
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+    spec = httpx.get(f"{server.url}/openapi.json").json()  # served next to the UI, documented there too
+    assert {"/v1/chat/completions", "/v1/models", "/v1/embeddings", "/api/routes"} <= set(spec["paths"])
 
     models = {m.id for m in client.models.list()}
     assert {"vtai/auto", "gpt-4o-mini", "local/smollm2-135m"} <= models
@@ -91,6 +95,14 @@ def test_tools_auto_routing_and_embeddings(served):
         model="vtai/auto", messages=[{"role": "user", "content": "Write a Python function that reverses a string"}])
     assert raw.headers["x-vtai-route"] == "coding"
     assert raw.parse().model == raw.headers["x-vtai-model"] and raw.parse().vtai["route"] == "coding"
+
+    raw = client.chat.completions.with_raw_response.create(
+        model="vtai/auto", messages=[{"role": "user", "content": "Draw a picture of a red cat on a sofa"}])
+    picture = raw.parse()
+    assert raw.headers["x-vtai-route"] == "image-generation" and picture.model == raw.headers["x-vtai-model"]
+    attachment = picture.vtai["attachments"][0]
+    assert attachment["kind"] == "image" and attachment["data_url"].startswith("data:image/")
+    assert fake.requests_to("images")
 
     vectors = client.embeddings.create(model="vtai/encoder", input=["a red car", "a red car", "tax law"])
     assert len(vectors.data) == 3 and len(vectors.data[0].embedding) == 384

@@ -66,10 +66,13 @@ def chat_router(runtime: Any, auth: Any, recorder: Any, route_class: type) -> AP
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return SSEResponse(reply.sse(head, events, include_usage),
                                headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
-        for event in head:
-            reply.delta(event)
-        async for event in events:
-            reply.delta(event)
+        try:
+            for event in head:
+                reply.delta(event)
+            async for event in events:
+                reply.delta(event)
+        finally:
+            await events.aclose()
         if reply.error is not None:
             raise reply.error
         return JSONResponse(reply.completion(), headers={**headers, **reply.headers()})
