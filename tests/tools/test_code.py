@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vtai.events import Image, Status, TextDelta, ToolCall, ToolResult
+from vtai.events import File, Image, Status, TextDelta, ToolCall, ToolResult
 from vtai.messages import Conversation, FilePart, Message, TextPart
 from vtai.testing import Text, ToolCalls, ToolCallSpec
 
@@ -136,3 +136,14 @@ async def test_unsafe_local_backend_is_announced_in_every_answer(provider_env, r
         await box.close()
     assert text_of(events) == "_⚠️ The code interpreter runs in UNSAFE local mode: code is not isolated._\n\n42."
     assert next(e for e in events if isinstance(e, ToolResult)).output == "stdout:\n42\n"
+
+
+async def test_files_the_code_writes_come_back_as_files(provider_env, routed, sandbox):
+    code = "import os\nos.makedirs('out', exist_ok=True)\nopen('out/report.csv', 'w').write('a,b\\n1,2\\n')"
+    provider_env.enqueue(ToolCalls([ToolCallSpec("run_python", {"code": code})]))
+    provider_env.enqueue(Text("Wrote out/report.csv."))
+    events, _ = await run(routed("code", {"sandbox": sandbox}), "write a report", routed_options())
+    file = next(e for e in events if isinstance(e, File))
+    assert file.name == "report.csv" and file.mime == "text/csv"
+    assert Path(file.path).read_text() == "a,b\n1,2\n" and "tool-outputs" in file.path
+    assert "files written: out/report.csv" in next(e for e in events if isinstance(e, ToolResult)).output

@@ -7,6 +7,7 @@ work folder (without following symlinks) into the conversation's output folder a
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,17 @@ def _copy_out(ctx: ToolContext, sandbox: Any, relative: str) -> str | None:
     return str(target)
 
 
+def _collect(ctx: ToolContext, sandbox: Any, result: Any) -> tuple[list[str], list[tuple[str, str]]]:
+    """Copy the run's images and other new files out of the work folder (blocking file I/O)."""
+    images = [p for p in (_copy_out(ctx, sandbox, rel) for rel in result.images[:MAX_RETURNED_FILES]) if p]
+    files = []
+    for rel in [f for f in result.files if f not in result.images][:MAX_RETURNED_FILES]:
+        path = _copy_out(ctx, sandbox, rel)
+        if path:
+            files.append((path, Path(rel).name))
+    return images, files
+
+
 def describe(result: Any) -> str:
     lines = []
     if result.timed_out:
@@ -77,12 +89,7 @@ async def run_python(ctx: ToolContext, code: str) -> ToolOutput:
     """
     sandbox = sandbox_or_error(ctx.services)
     result = await sandbox.run(code, ctx.session)
-    images = [p for p in (_copy_out(ctx, sandbox, rel) for rel in result.images[:MAX_RETURNED_FILES]) if p]
-    files = []
-    for rel in [f for f in result.files if f not in result.images][:MAX_RETURNED_FILES]:
-        path = _copy_out(ctx, sandbox, rel)
-        if path:
-            files.append((path, Path(rel).name))
+    images, files = await asyncio.to_thread(_collect, ctx, sandbox, result)
     return ToolOutput(describe(result), images=images, files=files,
                       is_error=bool(result.timed_out or result.exit_code != 0))
 
