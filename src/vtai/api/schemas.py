@@ -295,5 +295,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": desc}
     for code, desc in [(400, "Invalid request"), (401, "Missing or invalid API key"), (404, "Model not found"),
                        (413, "Request body too large"), (429, "Rate limit reached (see Retry-After)"),
-                       (502, "Upstream model failure"), (503, "Feature unavailable (routing off)")]
+                       (502, "Upstream model failure"), (504, "Upstream model timed out"),
+                       (503, "Feature unavailable (routing off)"),
+                       ("4XX", "Other client errors (invalid requests are 400, never 422)")]
 }
