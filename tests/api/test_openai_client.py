@@ -49,6 +49,14 @@ def test_sync_client_plain_streaming_and_errors(served):
     assert text == "It is 4." and reasoning == "two plus two"
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
 
+    # Tokens arrive as the provider sends them (nothing in the combined app buffers the stream).
+    fake.enqueue(Text("one two three four five", delay_s=0.3))
+    start = time.monotonic()
+    arrivals = [time.monotonic() - start for c in client.chat.completions.create(
+        model="gpt-4o-mini", stream=True, messages=[{"role": "user", "content": "count"}])
+        if c.choices and c.choices[0].delta.content]
+    assert len(arrivals) == 5 and arrivals[-1] - arrivals[0] > 1.0
+
     spec = httpx.get(f"{server.url}/openapi.json").json()  # served next to the UI, documented there too
     assert {"/v1/chat/completions", "/v1/models", "/v1/embeddings", "/api/routes"} <= set(spec["paths"])
 
