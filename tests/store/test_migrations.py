@@ -98,6 +98,7 @@ async def test_sqlite_file_and_folder_are_created(tmp_path):
     s = await Store.open(f"sqlite+aiosqlite:///{path}")
     await s.close()
     assert path.is_file() and s.files_dir == path.parent / "files"
+    assert path.stat().st_mode & 0o777 == 0o600
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

@@ -106,7 +106,7 @@ class FilesMixin:
 
 
 def _write(target: Path, data: bytes | None, source: Path | None) -> int:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if source is not None:
         if not source.is_file():
             raise NotFoundError(f"File {source} not found")

@@ -8,6 +8,7 @@ revision, or a file that isn't SQLite → :class:`StoreError`. Nothing is ever d
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -43,7 +44,11 @@ def make_engine(url: str, *, schema: str | None = None, durable: bool = False) -
         db = parsed.database
         if db and db != ":memory:":
             try:
-                Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                path = Path(db).expanduser()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # Conversations and password hashes: readable by the owner only (SQLite gives its -wal and
+                # -shm files the main file's permissions).
+                os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
             except OSError as exc:
                 raise StoreError(f"Cannot create the folder for the database {db}: {exc}") from exc
         # Every use is engine.begin() (commit or rollback), so the pool's reset-rollback is a wasted hop.
