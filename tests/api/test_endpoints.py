@@ -179,3 +179,43 @@ async def test_requests_stored_as_threads_on_request():
     finally:
         await store.close()
         await runtime.aclose()
+
+
+async def test_thread_id_continues_a_thread_and_other_users_threads_are_404():
+    keys = Keys(**{"vtai-alice": "alice", "vtai-bob": "bob"})
+    app, runtime, _ = make_app(config=ApiConfig(require_auth=True), key_store=keys)
+    store = await Store.from_settings(runtime.settings)
+    try:
+        for name in ("alice", "bob"):
+            await store.create_user(name)
+        alice = await store.get_user("alice")
+        keys.users["vtai-alice"].id = alice.id
+        keys.users["vtai-bob"].id = (await store.get_user("bob")).id
+        async with client_for(app) as client:
+            headers = {"authorization": "Bearer vtai-alice", "x-vtai-store": "1"}
+            r = await client.post("/v1/chat/completions", json={"model": "local", "messages": USER}, headers=headers)
+            thread_id = r.headers["x-vtai-thread-id"]
+            r = await client.post("/v1/chat/completions", headers={**headers, "x-vtai-thread-id": thread_id},
+                                  json={"model": "local", "messages": [{"role": "user", "content": "again"}]})
+            assert r.headers["x-vtai-thread-id"] == thread_id
+            rows = await store.list_messages(alice.id, thread_id)
+            assert [m.content for m in rows] == ["hello", "Echo: hello", "again", "Echo: again"]
+            r = await client.post("/v1/chat/completions", json={"model": "local", "messages": USER}, headers={
+                "authorization": "Bearer vtai-bob", "x-vtai-store": "1", "x-vtai-thread-id": thread_id})
+            assert r.status_code == 404 and "error" in r.json()
+            assert len(await store.list_messages(alice.id, thread_id)) == 4
+    finally:
+        await store.close()
+        await runtime.aclose()
+
+
+async def test_status_events_become_sse_comments(api):
+    from tests.api.conftest import sse_events
+    from vtai.events import Status, TextDelta
+
+    client, _, llm = api
+    llm.enqueue([Status("Starting the local model (first use)…"), TextDelta("hi")])
+    r = await client.post("/v1/chat/completions", json={"model": "local", "messages": USER, "stream": True})
+    assert ": Starting the local model (first use)…\n\n" in r.text
+    events = sse_events(r.text)
+    assert events[-1] == "[DONE]" and events[1]["choices"][0]["delta"]["content"] == "hi"
