@@ -52,5 +52,11 @@ def build_runtime(settings: Settings, *, with_router: bool = True, llm: Any = No
         except (RoutingError, ImportError) as exc:
             routing_error = str(exc)
             log.warning("Dynamic routing is off: %s", exc)
-    engine = Engine(settings, catalogue, client, router)
-    return Runtime(settings, catalogue, client, engine, routing_error)
+    from vtai.tools import tool_services
+
+    services = tool_services(settings)  # {"sandbox": Sandbox} or {"sandbox_error": why}
+    engine = Engine(settings, catalogue, client, router, services=services)
+    runtime = Runtime(settings, catalogue, client, engine, routing_error)
+    if "sandbox" in services:
+        runtime.closers.append(services["sandbox"].close)
+    return runtime

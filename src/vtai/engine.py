@@ -104,6 +104,9 @@ class Engine:
     def usable(self, model: Model) -> bool:
         return availability(model, self.settings)[0]
 
+    def first_usable(self, capability: str) -> Model | None:
+        return next((m for m in self.catalogue.with_capability(capability) if self.usable(m)), None)
+
     def chat_model(self, options: ChatOptions) -> Model:
         if options.model:
             return self.catalogue.get(options.model)
@@ -166,6 +169,11 @@ class Engine:
             yield ModelChosen(model.id, "selected model" if options.model else "default model")
         if options.use_tools and handler_name == "chat" and "assistant" in HANDLERS:
             handler_name = "assistant"
+            if not model.can("tools") and not options.model:
+                tool_model = self.first_usable("tools")
+                if tool_model is not None:
+                    model = tool_model
+                    yield ModelChosen(model.id, "the Assistant needs a model that can call tools")
         turn = Turn(conversation, message, options, model, self, choice)
         async for event in HANDLERS[handler_name](turn):
             yield event

@@ -118,6 +118,19 @@ class Settings(BaseSettings):
     sandbox_max_procs: int = 64
     sandbox_idle_minutes: float = 15.0
 
+    # Tools and web search (see docs/tools.md).
+    tool_max_iterations: int = 8
+    search_provider: Literal["auto", "tavily", "searxng", "duckduckgo"] = "auto"
+    search_results: int = 5
+    search_timeout: float = 10.0
+    searxng_url: str = ""
+    tavily_url: str = "https://api.tavily.com"
+    duckduckgo_url: str = "https://html.duckduckgo.com"
+    fetch_timeout: float = 15.0
+    fetch_max_bytes: int = 5_242_880
+    fetch_max_chars: int = 20_000
+    fetch_allow_loopback: bool = False  # tests only: lets fetch_url reach 127.0.0.1
+
     # Uploads and media (see docs/media.md).
     max_file_mb: float = 20.0
     max_files_per_message: int = 10

@@ -16,14 +16,15 @@ from vtai.settings import Settings
 class ChatSession:
     def __init__(self, settings: Settings, renderer: TerminalRenderer, *, model: str | None, system: str | None,
                  routing: bool, temperature: float | None = None, thread_id: str | None = None,
-                 speak: bool = False):
+                 speak: bool = False, tools: bool = False):
         self.settings = settings
         self.renderer = renderer
         self.runtime = build_runtime(settings, with_router=routing)
         if routing and self.runtime.routing_error:
             renderer._note(f"Routing is off: {self.runtime.routing_error}", fg="yellow")
         self.options = ChatOptions.from_settings(settings, model=model, system_prompt=system,
-                                                 temperature=temperature, dynamic_routing=routing)
+                                                 temperature=temperature, dynamic_routing=routing,
+                                                 use_tools=tools)
         self.conversation = Conversation()
         self.thread_id = thread_id
         self.speak = speak

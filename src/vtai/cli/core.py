@@ -38,12 +38,13 @@ def serve(host: str | None, port: int | None, model: str | None, api_keys: tuple
 @click.option("--thread", "thread_id", default=None, help="Continue a stored thread (see `vtai threads list`).")
 @click.option("-a", "--attach", "attachments", multiple=True, type=click.Path(dir_okay=False),
               help="Attach a file (image, audio, document, CSV …) to the message. Repeatable.")
+@click.option("--tools", is_flag=True, help="Assistant mode: let a tool-capable model run code and search the web.")
 @click.option("--speak", is_flag=True, help="Also speak each answer to a WAV file and print its path.")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines instead of text.")
 @api_key_option
 def chat(message: str | None, model: str | None, system: str | None, routing: bool | None,
-         temperature: float | None, thread_id: str | None, attachments: tuple[str, ...], speak: bool, as_json: bool,
-         api_keys: tuple[str, ...]) -> None:
+         temperature: float | None, thread_id: str | None, attachments: tuple[str, ...], tools: bool, speak: bool,
+         as_json: bool, api_keys: tuple[str, ...]) -> None:
     """Chat in the terminal. With MESSAGE, answer it and exit; without, start an interactive chat
     (history kept for the session; Ctrl-D exits)."""
     from vtai.cli.chat_session import ChatSession
@@ -54,7 +55,8 @@ def chat(message: str | None, model: str | None, system: str | None, routing: bo
         routing = model is None and settings.dynamic_routing
     renderer = TerminalRenderer(as_json=as_json)
     session = ChatSession(settings, renderer, model=model, system=system, routing=routing,
-                          temperature=temperature, thread_id=thread_id, speak=speak)
+                          temperature=temperature, thread_id=thread_id, speak=speak,
+                          tools=tools)
     if message is not None or attachments:
         ok = asyncio.run(session.run_once(message or "", list(attachments)))
         sys.exit(0 if ok else 1)

@@ -22,6 +22,9 @@ BUILTIN = [
     "vtai.handlers.vision",
     "vtai.handlers.image",
     "vtai.handlers.speech",
+    "vtai.handlers.assistant",
+    "vtai.handlers.code",
+    "vtai.handlers.search",
 ]
 
 

@@ -71,6 +71,7 @@ async def uploads(message: Message, engine: Any) -> AsyncIterator[Event]:
     spoken: list[str] = []
     documents: list[str] = []
     images: list[Part] = []
+    files: list[Part] = []  # kept after their text: the code interpreter copies them into its sandbox
     for part in message.parts:
         if isinstance(part, TextPart):
             typed.append(part.text)
@@ -95,4 +96,5 @@ async def uploads(message: Message, engine: Any) -> AsyncIterator[Event]:
             summary = f"Read {name} ({extracted.kind}, {len(extracted.text):,} characters)"
             yield Status(f"{summary}; {extracted.note}" if extracted.note else summary)
             documents.append(extracted.as_prompt())
-    message.parts = [*_join(typed + spoken + documents), *images]
+            files.append(part)
+    message.parts = [*_join(typed + spoken + documents), *images, *files]

@@ -32,6 +32,59 @@ def runtime():
     return state.RUNTIME
 
 
+def store():
+    return runtime().engine.services.get("store")
+
+
+@cl.data_layer
+def data_layer():
+    from vtai.store.chainlit_layer import VtaiDataLayer
+
+    return VtaiDataLayer(store())
+
+
+def register_auth(settings) -> None:
+    """Chainlit shows history only to a logged-in user: with auth off, everyone is the local user."""
+    from vtai.store import LOCAL_USER, header_identity
+
+    if settings.auth == "password":
+        @cl.password_auth_callback
+        async def password_login(username: str, password: str):
+            user = await store().authenticate(username, password)
+            return cl.User(identifier=user.identifier, display_name=user.display_name) if user else None
+    elif settings.auth == "header":
+        @cl.header_auth_callback
+        async def proxy_login(headers):
+            name = header_identity(headers, settings.auth_header)
+            return cl.User(identifier=name) if name else None
+    else:
+        @cl.header_auth_callback
+        async def local_login(headers):
+            return cl.User(identifier=LOCAL_USER)
+
+
+def files_route():
+    """``GET /vtai/files/{id}``: a stored upload or generated file, only for its owner."""
+    from chainlit.auth import get_current_user
+    from fastapi import Depends, HTTPException
+    from fastapi.responses import FileResponse
+    from fastapi.routing import APIRoute
+
+    from vtai.errors import NotFoundError
+
+    async def serve_file(file_id: str, user=Depends(get_current_user)):  # noqa: B008 - FastAPI dependency
+        persisted = await store().get_user(user.identifier) if user else None
+        try:
+            attachment = await store().get_attachment(persisted.id, file_id) if persisted else None
+        except NotFoundError:
+            attachment = None
+        if attachment is None:
+            raise HTTPException(status_code=404, detail="Not found")
+        return FileResponse(attachment.path, media_type=attachment.mime, filename=attachment.name)
+
+    return APIRoute("/vtai/files/{file_id}", serve_file, methods=["GET"], include_in_schema=False)
+
+
 def model_choices() -> list[str]:
     rt = runtime()
     usable = [m.id for m in rt.catalogue.with_capability("chat") if availability(m, rt.settings)[0]]
@@ -135,15 +188,18 @@ async def settings_update(values: dict) -> None:
 
 @cl.on_chat_resume
 async def resume(thread: dict) -> None:
+    from vtai.store import to_engine_messages
+
     rt = runtime()
     opts = ChatOptions.from_settings(rt.settings)
+    if rt.engine.router is None:
+        opts.dynamic_routing = False
     cl.user_session.set("options", opts)
-    conversation = Conversation(id=thread.get("id"))
-    for step in thread.get("steps") or []:
-        if step.get("type") == "user_message":
-            conversation.add(Message.text("user", step.get("output") or ""))
-        elif step.get("type") == "assistant_message" and step.get("output"):
-            conversation.add(Message.text("assistant", step.get("output") or ""))
+    user = cl.user_session.get("user")
+    conversation = Conversation(id=thread.get("id"), user_id=getattr(user, "id", None))
+    rows = await store().list_messages(user.id, thread["id"]) if user is not None else []
+    for message in to_engine_messages(rows):
+        conversation.add(message)
     cl.user_session.set("conversation", conversation)
     await cl.ChatSettings(settings_widgets(opts)).send()
 
@@ -161,15 +217,35 @@ async def on_message(msg: cl.Message) -> None:
     if not (msg.content or "").strip() and not msg.elements:
         await cl.Message(content="Type a message or attach a file to start.").send()
         return
-    await answer(to_message(msg))
+    await answer(to_message(msg), msg.id)
 
 
-async def answer(message: Message) -> None:
+def recorder():
+    """The store's loss-free write path for this chat (None when nobody is logged in)."""
+    from vtai.store import Recorder
+
+    user = cl.user_session.get("user")
+    return Recorder(store(), user.id) if user is not None and store() is not None else None
+
+
+async def answer(message: Message, message_id: str | None = None) -> None:
     rt = runtime()
     conversation: Conversation = cl.user_session.get("conversation")
+    conversation.id = cl.context.session.thread_id
     renderer = ChainlitRenderer()
-    async for event in rt.engine.respond(conversation, message, options()):
-        await renderer.render(event)
+    rec = recorder()
+    if rec is not None:
+        conversation.user_id = rec.user_id
+        await rec.user_message(conversation.id, message, message_id=message_id)
+        await rec.assistant_started(message_id=renderer.message_id, parent_id=message_id)
+    try:
+        async for event in rt.engine.respond(conversation, message, options()):
+            await renderer.render(event)
+            if rec is not None:
+                await rec.feed(event)
+    finally:
+        if rec is not None:
+            await rec.finish()
     actions = [cl.Action(name="speak", payload={}, label="Speak", icon="volume-2", tooltip="Read this answer aloud")]
     sent = await renderer.finish(actions)
     answers = cl.user_session.get("answers") or {}
@@ -232,5 +308,6 @@ async def audio_end() -> None:
     from chainlit.config import config
 
     wav = pcm16_to_wav(b"".join(chunks), config.features.audio.sample_rate)
-    await cl.Message(content="🎤 voice message", author="You", type="user_message").send()
-    await answer(Message(role="user", parts=[AudioPart(mime="audio/wav", data=wav, name="voice.wav")]))
+    shown = cl.Message(content="🎤 voice message", author="You", type="user_message")
+    await shown.send()
+    await answer(Message(role="user", parts=[AudioPart(mime="audio/wav", data=wav, name="voice.wav")]), shown.id)

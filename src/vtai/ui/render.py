@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import chainlit as cl
 
@@ -27,7 +28,8 @@ from vtai.events import (
 
 class ChainlitRenderer:
     def __init__(self) -> None:
-        self.message = cl.Message(content="")
+        self._message: cl.Message | None = None
+        self.message_id = str(uuid.uuid4())
         self.thinking: cl.Step | None = None
         self.thinking_started = 0.0
         self.status: cl.Step | None = None
@@ -35,6 +37,13 @@ class ChainlitRenderer:
         self.meta: dict = {}
         self.elements: list = []
         self.failed = False
+
+    @property
+    def message(self) -> cl.Message:
+        # Created on first use, so the steps before the answer (route, thinking, tools) are shown above it.
+        if self._message is None:
+            self._message = cl.Message(content="", id=self.message_id)
+        return self._message
 
     async def _close_thinking(self) -> None:
         if self.thinking is not None:
@@ -104,7 +113,7 @@ class ChainlitRenderer:
         elif isinstance(event, Error):
             self.failed = True
             await self._close_status()
-            prefix = "\n\n" if self.message.content else ""
+            prefix = "\n\n" if self._message is not None and self.message.content else ""
             await self.message.stream_token(f"{prefix}⚠️ {event.message}")
         elif isinstance(event, Done):
             await self._close_status()

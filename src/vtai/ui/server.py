@@ -7,7 +7,6 @@ import errno
 import logging
 import os
 import re
-import secrets
 import shutil
 import socket
 from importlib import resources
@@ -17,7 +16,6 @@ import click
 
 from vtai.app import Runtime, build_runtime
 from vtai.errors import UserError
-from vtai.keys import KeyStore
 from vtai.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,17 +64,6 @@ def prepare_chainlit_root(settings: Settings) -> Path:
     return root
 
 
-def ensure_auth_secret(settings: Settings) -> None:
-    if os.environ.get("CHAINLIT_AUTH_SECRET"):
-        return
-    store = KeyStore(settings.home)
-    secret = store.stored().get("CHAINLIT_AUTH_SECRET")
-    if not secret:
-        secret = secrets.token_urlsafe(48)
-        store.set_var("CHAINLIT_AUTH_SECRET", secret)
-    os.environ["CHAINLIT_AUTH_SECRET"] = secret
-
-
 def create_web_app(settings: Settings, runtime: Runtime):
     """The combined ASGI app. Chainlit's app is a process-wide singleton, so call this once per process."""
     from vtai.api import create_router
@@ -86,13 +73,15 @@ def create_web_app(settings: Settings, runtime: Runtime):
     import chainlit.server as cl_server
     from chainlit.config import config
 
+    state.RUNTIME = runtime
     import vtai.ui.chainlit_app as cl_app
 
-    state.RUNTIME = runtime
+    cl_app.register_auth(settings)
     config.run.module_name = cl_app.__file__
     config.run.host, config.run.port = settings.host, settings.port
     app = cl_server.app
     api = create_router(runtime)
+    api.routes.append(cl_app.files_route())
     # Our routes go before Chainlit's catch-all page route.
     app.router.routes[0:0] = api.routes
 
@@ -112,14 +101,22 @@ def run_server(settings: Settings) -> None:
             f"WARNING: serving on {settings.host} with authentication OFF — anyone who can reach this address can "
             "use your models and keys. Set VTAI_AUTH=password and add users with `vtai users add`.",
             fg="red", bold=True, err=True)
-    ensure_auth_secret(settings)
+    from vtai.store.auth import ensure_auth_secret
+
+    # Chainlit signs its session tokens with this; generated once and kept in $VTAI_HOME/.env (0600).
+    os.environ.setdefault("CHAINLIT_AUTH_SECRET", ensure_auth_secret(settings.home))
     runtime = build_runtime(settings)
     app = create_web_app(settings, runtime)
     click.echo(f"VT.ai {settings.host}:{settings.port} — open http://{settings.host}:{settings.port}", err=True)
 
     async def main() -> None:
+        from vtai.store import Store
+
+        store = await Store.from_settings(settings)
+        runtime.engine.services["store"] = store
+        runtime.closers.insert(0, store.close)
         server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                                              ws="auto", timeout_graceful_shutdown=10))
+                                              ws="auto", loop="asyncio", timeout_graceful_shutdown=10))
         try:
             await server.serve()
         finally:
