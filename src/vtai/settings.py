@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     port: int = 8000
     cors_origins: list[str] = Field(default_factory=list)
 
+    # HTTP API (see docs/api.md).
+    api_rate_limit: int = 60  # requests per minute per API key; 0 turns it off
+    api_max_body_mb: float = 8.0
+    api_store_threads: bool = False  # store every API request as a thread (or send `x-vtai-store: 1`)
+
     # Persistence and auth.
     database_url: str = ""  # empty: sqlite file under home
     auth: Literal["none", "password", "header"] = "none"
