@@ -147,3 +147,28 @@ def test_router_litellm_encoder_over_http(provider_env, vtai_home, monkeypatch):
     req = provider_env.requests_to("embeddings")[-1]
     assert req.json["input"] == ["hello", "world"]
     assert provider_env_key in req.headers["authorization"]
+
+
+def test_cli_chats_are_stored_and_continued_with_thread(provider_env, vtai_home):
+    import re
+
+    runner = CliRunner()
+    provider_env.enqueue(Text("Noted: your cat is Miso."))
+    first = runner.invoke(main, ["chat", "-m", "gpt-4o-mini", "My cat is called Miso"])
+    assert first.exit_code == 0, first.output
+    thread_id = re.search(r"vtai chat --thread (\S+)`", first.output).group(1)
+
+    listed = runner.invoke(main, ["threads", "list"])
+    assert "My cat is called Miso" in listed.output
+
+    provider_env.enqueue(Text("Your cat is Miso."))
+    second = runner.invoke(main, ["chat", "-m", "gpt-4o-mini", "--thread", thread_id, "What is my cat called?"])
+    assert second.exit_code == 0, second.output
+    sent = provider_env.requests_to("chat")[-1].json["messages"]
+    assert [m["content"] for m in sent if m["role"] != "system"] == [
+        "My cat is called Miso", "Noted: your cat is Miso.", "What is my cat called?"]
+    shown = runner.invoke(main, ["threads", "show", thread_id])
+    assert "Your cat is Miso." in shown.output
+
+    missing = runner.invoke(main, ["chat", "--thread", "nope", "hi"])
+    assert missing.exit_code == 1 and "No thread 'nope'" in missing.output
