@@ -213,3 +213,28 @@ async def test_when_every_model_is_paused_one_plain_attempt_is_still_made(rig):
     rig.server.set_behaviour("gpt-4o", None)
     third = await rig.ask(engine=engine)
     assert third.text == FULL and third.error is None and rig.llm.breaker_states() == {}
+
+
+async def test_media_calls_are_retried_and_fail_with_a_clear_message(rig):
+    rig.build()
+    model = load_catalogue().get("text-embedding-3-small")
+    rig.server.enqueue(Fault("status", status=503), endpoint="embeddings")
+    result = await rig.llm.call("aembedding", model, input=["hello"])
+    assert len(result.data) == 1 and len(rig.server.requests_to("embeddings")) == 2
+    rig.server.enqueue(Fault("status", status=400, message="bad input"), endpoint="embeddings")
+    from vtai.errors import ProviderError
+
+    with pytest.raises(ProviderError) as info:
+        await rig.llm.call("aembedding", model, input=["hello"])
+    assert len(rig.server.requests_to("embeddings")) == 3  # not retried
+    assert str(info.value).startswith("text-embedding-3-small (openai) returned 400: bad input. VT.ai did not retry")
+
+
+async def test_aclose_before_the_first_event_still_interrupts(rig):
+    rig.build()
+    stream = rig.llm.stream(ChatRequest(load_catalogue().get("gpt-4o"), [{"role": "user", "content": "x"}]))
+    first = await stream.__anext__()  # the run is registered and running
+    await rig.llm.aclose(timeout=0.5)
+    rest = [e async for e in stream]
+    assert isinstance(first, TextDelta)
+    assert isinstance(rest[-1], Done) and rest[-1].interrupted

@@ -99,29 +99,33 @@ class ReliableLLM:
             self._runs.discard(run)
 
     async def call(self, method: str, model: Model, **kwargs: Any) -> Any:
-        """Media and embedding calls: retried on the same model (no fallback), deadline and breaker applied."""
+        """Media and embedding calls: retried on the same model (no fallback); deadline and breaker applied;
+        a final failure gets the same kind of message as a chat failure."""
         s = self.settings
+        if self.closing:
+            raise ProviderError("VT.ai is shutting down; the request was not sent.", status=503, model=model.id)
+        report = Report(primary=model.id)
         deadline = self.clock() + s.request_deadline
         for attempt in range(s.max_retries + 1):
-            if not self.breaker.allow(model.id):
-                raise ProviderError(f"{model.id} failed {s.breaker_threshold} times in a row; VT.ai pauses it for "
-                                    f"{self.breaker.retry_in(model.id):.0f} s. Try again then, or pick another model.",
-                                    status=503, model=model.id)
+            if attempt and self.breaker.state(model.id) == "open":
+                break  # no fallback here, so a paused model still gets its one attempt, but no retries
             try:
                 result = await self.inner.call(method, model, **kwargs)  # type: ignore[attr-defined]
             except ProviderError as err:
                 action = classify(err)
+                report.attempts.append(Attempt(model.id, model.provider, err.status, describe(err), err.retryable))
+                log.warning("%s %s failed: %s", method, model.id, redact(str(err))[:300])
                 if action != "stop":
                     self.breaker.failure(model.id, describe(err))
                 delay = retry_after(err) or backoff(attempt, s.retry_base_delay, s.retry_max_delay, self.rng)
                 if action != "retry" or attempt == s.max_retries or self.clock() + delay > deadline:
-                    raise
-                log.info("%s %s failed (%s); retrying in %.2f s", method, model.id, describe(err), delay)
+                    break
                 await asyncio.sleep(delay)
                 continue
             self.breaker.success(model.id)
             return result
-        raise AssertionError("unreachable")
+        last = report.attempts[-1] if report.attempts else None
+        raise ProviderError(explain(report, partial=False), status=last.status if last else 503, model=model.id)
 
     async def aclose(self, timeout: float = 5.0) -> None:
         """Refuse new requests and interrupt the running streams: each ends with a ``Status`` and
@@ -147,8 +151,10 @@ class _Run:
         self.announced = request.model.id  # the model the user was last told is answering
         self.deadline = owner.clock() + self.s.request_deadline
         self._stop: asyncio.Future[None] | None = None
+        self._interrupted = False
 
     def interrupt(self) -> None:
+        self._interrupted = True
         if self._stop is not None and not self._stop.done():
             self._stop.set_result(None)
 
@@ -157,6 +163,8 @@ class _Run:
 
     async def events(self) -> AsyncIterator[Event]:
         self._stop = asyncio.get_running_loop().create_future()
+        if self._interrupted:  # aclose() came before the first event was asked for
+            self._stop.set_result(None)
         try:
             async for event in self._walk():
                 yield event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -57,10 +58,15 @@ def is_content_policy(err: ProviderError) -> bool:
         w in text for w in ("content policy", "content_policy", "content management policy", "safety system"))
 
 
+_PREFIX = re.compile(r"^(?:[A-Za-z_.]*(?:Error|Exception)\s*[:-]\s*|Error code: \d+\s*-\s*)+")
+
+
 def provider_says(err: ProviderError, limit: int = 120) -> str:
-    """The provider's own words, without LiteLLM's exception prefixes."""
-    text = str(err).split(" - ", 1)[-1] if " - " in str(err) else str(err).split(": ", 1)[-1]
-    text = text.strip()
+    """The provider's own words, without the model id and LiteLLM's exception prefixes."""
+    text = str(err).strip()
+    if err.model and text.startswith(f"{err.model}: "):
+        text = text[len(err.model) + 2:]
+    text = _PREFIX.sub("", text).strip() or text
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
