@@ -28,7 +28,12 @@ from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar".split()
+# Many distinct words: with a small vocabulary a continuation that legitimately repeats the last three words
+# of the partial answer gets likely, and the splicer (by design) would cut it as an echo.
+WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec "
+         "romeo sierra tango uniform victor whiskey xray yankee zulu amber basalt cobalt dune ember fjord glacier "
+         "harbor island jungle kelp lagoon meadow nectar orchard prairie quartz ridge savanna tundra upland valley "
+         "willow yarrow zephyr").split()
 
 
 # ---- the fake provider process -------------------------------------------------------------------

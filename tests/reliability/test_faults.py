@@ -77,12 +77,12 @@ async def test_persistent_failure_falls_back_after_retries(rig, status):
     assert out.conversation.messages[-1].content == FULL
 
 
-MID_STREAM = {
-    "cut (FIN)": Fault("cut_mid_stream", after_tokens=3),
-    "cut (RST)": Fault("cut_mid_stream", after_tokens=3, rst=True),
-    "stall": Fault("stall_mid_stream", after_tokens=3, delay_s=5),
-    "error event": Fault("error_event_mid_stream", after_tokens=3, status=529),
-    "malformed sse": Fault("malformed_sse", after_tokens=3),
+MID_STREAM = {  # the partial answer is "Echo: one two three "
+    "cut (FIN)": Fault("cut_mid_stream", after_tokens=4),
+    "cut (RST)": Fault("cut_mid_stream", after_tokens=4, rst=True),
+    "stall": Fault("stall_mid_stream", after_tokens=4, delay_s=5),
+    "error event": Fault("error_event_mid_stream", after_tokens=4, status=529),
+    "malformed sse": Fault("malformed_sse", after_tokens=4),
 }
 
 
@@ -90,7 +90,7 @@ MID_STREAM = {
 @pytest.mark.parametrize("continuation", ["rest only", "restarts from the beginning", "repeats the tail"])
 async def test_mid_stream_failure_continues_with_the_next_model(rig, name, continuation):
     rig.server.enqueue(MID_STREAM[name], model="gpt-4o")
-    reply = {"rest only": "three four five six", "restarts from the beginning": FULL,
+    reply = {"rest only": "four five six", "restarts from the beginning": FULL,
              "repeats the tail": "one two three four five six"}[continuation]
     rig.server.enqueue(Text(reply), model="gpt-4o-mini")
     out = await rig.ask()
@@ -100,7 +100,7 @@ async def test_mid_stream_failure_continues_with_the_next_model(rig, name, conti
                for s in out.statuses), out.statuses
     body = rig.server.requests_to("chat")[-1].json
     assert body["model"] == "gpt-4o-mini"
-    assert body["messages"][-2] == {"role": "assistant", "content": "Echo: one two "}
+    assert body["messages"][-2] == {"role": "assistant", "content": "Echo: one two three "}
     assert "continue" in body["messages"][-1]["content"].lower()
     assert out.done.extra["reliability"]["continued"] is True
     assert out.conversation.messages[-1].content == FULL

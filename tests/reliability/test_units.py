@@ -37,6 +37,10 @@ def test_splicer_never_repeats_or_drops(pieces):
 def test_splicer_keeps_short_coincidental_overlap_and_passes_through_after_probe():
     # "has" + "has-been" is a 3-char coincidence, not an echo: kept
     assert splice("It has", [" has-been ", "x" * 60]) == "It has has-been " + "x" * 60
+    # a repeated word pair may be the text itself (found by the soak run): kept
+    partial = "Echo: c96 t5 charlie foxtrot foxtrot "
+    rest = "foxtrot mike charlie foxtrot echo foxtrot delta hotel golf november delta"
+    assert splice(partial, [rest]) == partial + rest
     s = Splicer("abc")
     assert s.feed("z" * 60) == "z" * 60 and s.feed("more") == "more"
 

@@ -13,7 +13,10 @@ CONTINUE_PROMPT = (
     "Your previous reply (above) was cut off by a connection problem. Continue it from exactly where it "
     "stopped: do not repeat any of it, do not mention the interruption, just write the rest."
 )
-MIN_OVERLAP = 8  # shorter echoes are more likely a coincidence than a repeat
+# An echo of the tail must be at least this long to be cut. Shorter repeats are ambiguous: "foxtrot foxtrot"
+# may be the text itself (the soak benchmark found exactly that with 8 characters), so they are kept.
+MIN_OVERLAP = 12
+MIN_OVERLAP_WORDS = 3
 PROBE_CHARS = 48  # how much continuation text to hold back before deciding
 
 
@@ -61,11 +64,15 @@ class Splicer:
     def _cut(self, buf: str) -> str:
         """Drop the longest prefix of ``buf`` that repeats the end of the partial answer."""
         for k in range(min(len(self.partial), len(buf)), MIN_OVERLAP - 1, -1):
-            if self.partial.endswith(buf[:k]):
+            if self.partial.endswith(buf[:k]) and _words(buf[:k]) >= MIN_OVERLAP_WORDS:
                 return buf[k:]
         stripped = buf.lstrip()
         for k in range(min(len(self.partial), len(stripped)), MIN_OVERLAP - 1, -1):
-            if self.partial.rstrip().endswith(stripped[:k]):
+            if self.partial.rstrip().endswith(stripped[:k]) and _words(stripped[:k]) >= MIN_OVERLAP_WORDS:
                 rest = stripped[k:]
                 return rest.lstrip() if self.partial[-1:].isspace() else rest
         return buf
+
+
+def _words(text: str) -> int:
+    return len(text.split())
