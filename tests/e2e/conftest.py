@@ -100,10 +100,21 @@ def page(browser):
 
 
 def send_message(page, text: str) -> None:
-    """Type into Chainlit's composer and send."""
+    """Type into Chainlit's composer and send; wait until the message shows as sent."""
     box = page.locator("#chat-input")
     box.wait_for()
+    page.locator("#chat-submit").wait_for()
     page.wait_for_timeout(500)
+    before = page.locator('[data-step-type="user_message"]').count()
     box.click()
     page.keyboard.type(text)
+    for _ in range(20):  # the socket may still be connecting on a busy machine: the button stays disabled
+        if page.locator("#chat-submit").is_enabled():
+            break
+        page.wait_for_timeout(250)
     page.keyboard.press("Enter")
+    try:
+        page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n",
+                               arg=['[data-step-type="user_message"]', before], timeout=15000)
+    except Exception:  # noqa: BLE001 - a second try with the button, then let the caller's wait fail clearly
+        page.locator("#chat-submit").click()

@@ -93,6 +93,9 @@ def mount_args(workdir: Path, limits: SandboxLimits) -> list[str]:
     args += ["--perms", "0755", "--dir", "/etc"]
     for name in _ETC:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    # /tmp first: the interpreter may live under /tmp (a CI checkout's venv) and is bound on top of it.
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     made: set[str] = set()
     for path in interpreter_paths():
         for parent in _parents(path):  # bwrap would copy the host's modes (/root is 0700)
@@ -100,9 +103,7 @@ def mount_args(workdir: Path, limits: SandboxLimits) -> list[str]:
                 made.add(parent)
                 args += ["--perms", "0755", "--dir", parent]
         args += ["--ro-bind", path, path]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
-             "--bind", str(workdir), WORKDIR]  # the worker chdirs there once it dropped to its uid
+    args += ["--bind", str(workdir), WORKDIR]  # the worker chdirs there once it dropped to its uid
     return args
 
 
