@@ -11,6 +11,7 @@ from vtai.errors import RoutingError
 from vtai.keys import ensure_home
 from vtai.llm.catalogue import Catalogue, load_catalogue
 from vtai.llm.litellm_adapter import LiteLLMClient
+from vtai.llm.reliable import ReliableLLM
 from vtai.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,12 +21,14 @@ log = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     catalogue: Catalogue
-    llm: LiteLLMClient
+    llm: Any
     engine: Engine
     routing_error: str | None = None
     closers: list[Any] = field(default_factory=list)
 
     async def aclose(self) -> None:
+        if hasattr(self.llm, "aclose"):
+            await self.llm.aclose()  # running streams end as "interrupted" (and are stored so)
         for closer in reversed(self.closers):
             result = closer()
             if hasattr(result, "__await__"):
@@ -43,7 +46,8 @@ def load_router(settings: Settings) -> Any:
 def build_runtime(settings: Settings, *, with_router: bool = True, llm: Any = None) -> Runtime:
     ensure_home(settings.home)
     catalogue = load_catalogue(settings.home)
-    client = llm or LiteLLMClient(settings)
+    # Retries, fallback chains (also mid-stream), timeouts and a circuit breaker around every provider call.
+    client = llm or ReliableLLM(LiteLLMClient(settings), catalogue, settings)
     router = None
     routing_error = None
     if with_router and settings.dynamic_routing:

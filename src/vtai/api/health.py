@@ -19,6 +19,9 @@ def health_router(runtime, config=None) -> APIRouter:
             "local_model": runtime.llm.local.health(),
             "routing": {"enabled": engine.router is not None, "error": runtime.routing_error,
                         "encoder": getattr(getattr(engine.router, "encoder", None), "id", None)},
+            # Models that failed repeatedly and are skipped for a cool-down (reliability layer).
+            "circuit_breakers": runtime.llm.breaker_states() if hasattr(runtime.llm, "breaker_states") else {},
+            "sandbox": {"available": "sandbox" in engine.services, "error": engine.services.get("sandbox_error")},
         }
         if config is not None:
             body["api"] = {"auth_required": config.require_auth,

@@ -24,6 +24,8 @@ def chat_request(turn: Turn, **extra) -> ChatRequest:
     messages = build_messages(turn.conversation, system, model.context or 8192, reserve,
                               with_images=model.can("vision"))
     effort = opts.reasoning_effort if (opts.thinking or model.can("reasoning")) else None
+    if turn.route is not None:
+        extra.setdefault("extra", {}).setdefault("route", turn.route.route)  # for per-route fallback chains
     return ChatRequest(model=model, messages=messages, temperature=opts.temperature, top_p=opts.top_p,
                        max_tokens=opts.max_tokens, reasoning_effort=effort, **extra)
 

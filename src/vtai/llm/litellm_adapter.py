@@ -130,7 +130,8 @@ class LiteLLMClient:
                 kw[name] = value
         if request.reasoning_effort and request.model.can("reasoning"):
             kw["reasoning_effort"] = request.reasoning_effort
-        kw.update(request.extra)
+        # Routing hints for the reliability layer are not provider parameters.
+        kw.update({k: v for k, v in request.extra.items() if k not in ("route", "fallbacks")})
         return kw
 
     async def _stream(self, request: ChatRequest) -> AsyncIterator[Event]:
