@@ -150,13 +150,16 @@ class _Run:
         self.shown = ""  # answer text already yielded, across models
         self.announced = request.model.id  # the model the user was last told is answering
         self.deadline = owner.clock() + self.s.request_deadline
-        self._stop: asyncio.Future[None] | None = None
+        self._stop: asyncio.Future[None] | None = None  # set by interrupt(); ends a backoff sleep early
+        self._scope: asyncio.Timeout | None = None  # the timer around the provider stream's next event
         self._interrupted = False
 
     def interrupt(self) -> None:
         self._interrupted = True
         if self._stop is not None and not self._stop.done():
             self._stop.set_result(None)
+        if self._scope is not None:
+            self._scope.reschedule(-1)  # expire now: the waiting __anext__ is cancelled
 
     def remaining(self) -> float:
         return self.deadline - self.o.clock()
@@ -348,26 +351,26 @@ class _Run:
         return replace(event, model=model.id, extra={**event.extra, "reliability": self.report.as_dict()})
 
     async def _next(self, stream: Any, timeout: float, model: Model, what: str) -> Event | None:
-        """The stream's next event, or None at its end; a ProviderError after ``timeout`` seconds of silence."""
-        assert self._stop is not None
-        task = asyncio.ensure_future(stream.__anext__())
+        """The stream's next event, or None at its end; a ProviderError after ``timeout`` seconds of silence.
+
+        The timer runs in the caller's task (no task per token): on expiry, or when :meth:`interrupt` moves
+        the deadline to now, the cancellation lands inside the provider stream's ``__anext__`` only."""
         try:
-            done, _ = await asyncio.wait({task, self._stop}, timeout=timeout,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            async with asyncio.timeout(timeout) as scope:
+                self._scope = scope
+                if self._interrupted:
+                    scope.reschedule(-1)
+                return await stream.__anext__()
+        except StopAsyncIteration:
+            return None
+        except TimeoutError:
+            if not scope.expired():
+                raise  # not our timer
+            if self._interrupted:
+                raise _Interrupted from None
+            raise _failure(model, what) from None
         finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.wait({task})
-        if task in done:
-            try:
-                return task.result()
-            except StopAsyncIteration:
-                return None
-        if not task.cancelled():
-            task.exception()  # retrieved: the stream failed just as we gave up on it
-        if self._stop.done():
-            raise _Interrupted
-        raise _failure(model, what)
+            self._scope = None
 
 
 def _secs(value: float) -> str:
