@@ -6,8 +6,9 @@
 
 Every turn's answer must equal the provider's full answer (so a mid-stream fault that was continued by the
 fallback model lost and repeated nothing); with the store on (default), every user message and a complete
-answer must be in SQLite at the end. RSS and open fds are sampled every 2 s; "flat" means the maximum after the
-warm-up (first 25 % of the run) is within 10 % (RSS) / +10 (fds) of the value at the end of the warm-up.
+answer must be in SQLite at the end. RSS and open fds are sampled every 2 s; RSS is "flat" when its maximum after
+the warm-up (first 25 % of the run) is within 10 % of the value at the end of the warm-up; fds when the count
+after the drain is within 10 of the start (while running it follows the number of open connections).
 Exit status 0 only when all criteria hold. The fake provider runs in its own process so its memory, fds and CPU
 are not counted as ours.
 """
@@ -19,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -266,11 +268,12 @@ def report(args, stats: Stats, elapsed: float, lost: int, incomplete: int, lefto
     after = [s for s in stats.samples if s[0] > args.duration * 0.25] or stats.samples[-1:]
     rss_base = warm[-1][1]
     rss_max = max(s[1] for s in after)
-    # Open connections go up and down with the load, so fds are compared as a trend: the busiest moment of
-    # the last third of the run against the busiest moment of the warm-up, and the count after the drain.
-    last_third = [s for s in stats.samples if s[0] > args.duration * 2 / 3] or stats.samples[-1:]
-    fd_base = max(s[2] for s in warm)
-    fd_max = max(s[2] for s in last_third)
+    # Open connections go up and down with the load (a burst of hangs holds one connection each for 10 s while
+    # the retries open others), so the pass criterion for fds is the count after the drain against the start:
+    # a leak keeps them open. The medians of the middle and last thirds are reported to show the trend.
+    middle = [s[2] for s in stats.samples if args.duration * 0.25 < s[0] <= args.duration * 2 / 3] or [0]
+    last_third = [s[2] for s in stats.samples if s[0] > args.duration * 2 / 3] or [stats.samples[-1][2]]
+    fd_base, fd_max = statistics.median(middle), statistics.median(last_third)
     lat = sorted(stats.latencies) or [0.0]
     result = {
         "concurrency": args.concurrency, "duration_s": round(elapsed, 1), "fault_rate": args.fault_rate,
@@ -284,16 +287,15 @@ def report(args, stats: Stats, elapsed: float, lost: int, incomplete: int, lefto
         "rss_mb": {"start": round(stats.samples[0][1], 1), "after_warmup": round(rss_base, 1),
                    "max_after_warmup": round(rss_max, 1), "end": round(stats.samples[-1][1], 1),
                    "growth_pct": round(100 * (rss_max - rss_base) / rss_base, 1)},
-        "fds": {"start": stats.samples[0][2], "max_warmup": fd_base, "max_last_third": fd_max,
-                "after_drain": stats.samples[-1][2]},
+        "fds": {"start": stats.samples[0][2], "median_middle_third": fd_base, "median_last_third": fd_max,
+                "max": max(s[2] for s in stats.samples), "after_drain": stats.samples[-1][2]},
         "samples": [[round(t), round(r), f] for t, r, f in stats.samples],
         "leftover_tasks": leftover, "store": args.store, "store_errors": len(stats.store_errors),
         "examples": {"failed": stats.failed[:3], "wrong": stats.wrong[:3], "store": stats.store_errors[:2]},
     }
     result["ok"] = bool(
         stats.turns and not stats.failed and not stats.wrong and lost == 0 and incomplete == 0 and leftover == 0
-        and result["rss_mb"]["growth_pct"] <= 10 and fd_max <= fd_base + 10
-        and stats.samples[-1][2] <= stats.samples[0][2] + 10
+        and result["rss_mb"]["growth_pct"] <= 10 and stats.samples[-1][2] <= stats.samples[0][2] + 10
     )
     return result
 
