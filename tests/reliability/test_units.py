@@ -167,3 +167,22 @@ def test_breaker_ignores_scattered_failures_under_load_but_opens_on_an_outage():
     for _ in range(10):  # an outage: failures dominate the window
         b.failure("m")
     assert b.state("m") == "open"
+
+
+async def test_wraps_the_in_process_fake_llm_too(vtai_home):
+    """ReliableLLM needs only the seam: FakeLLM (no HTTP) works, including the local model id."""
+    from vtai.errors import ProviderError as PE
+    from vtai.events import ModelChosen, TextDelta
+    from vtai.llm.reliable import ReliableLLM
+    from vtai.llm.types import ChatRequest
+    from vtai.testing.fake_llm import FakeLLM
+
+    fake = FakeLLM()
+    settings = load_settings(retry_base_delay=0.001, retry_max_delay=0.002)
+    cat = load_catalogue()
+    llm = ReliableLLM(fake, cat, settings)
+    fake.enqueue(PE("local/smollm2-135m: boom", status=503, retryable=True))
+    fake.enqueue("Hello there")
+    events = [e async for e in llm.stream(ChatRequest(cat.get("local"), [{"role": "user", "content": "hi"}]))]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello there"
+    assert not [e for e in events if isinstance(e, ModelChosen)] and len(fake.requests) == 2

@@ -289,7 +289,8 @@ class _Run:
 
     def _first_timeout(self, model: Model) -> float:
         t = self.s.first_token_timeout
-        if model.provider == "local" and not self.o.local.running():
+        running = getattr(getattr(self.o.inner, "local", None), "running", None)
+        if model.provider == "local" and running is not None and not running():
             t += self.s.local_start_timeout
         return t
 
