@@ -143,24 +143,21 @@ async def conversation_worker(idx: int, engine, stats: Stats, stop_at: float, st
             text = f"c{idx} t{turn} " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 14)))
             msg = Message.text("user", text)
             sent[thread_id] += 1
-            if rec is not None and not await stored(stats, rec.user_message(thread_id, msg)):
-                continue
-            if rec is not None and not await stored(stats, rec.assistant_started()):
-                rec = None  # this thread goes on without the store
-
+            # A store error loses (at most) this turn's rows; the next turn records again.
+            recording = rec is not None and await stored(stats, rec.user_message(thread_id, msg))
+            recording = recording and await stored(stats, rec.assistant_started())
             t0 = time.monotonic()
             answer, error, done = [], None, None
             async for event in engine.respond(conv, msg, opts):
-                if rec is not None and not await stored(stats, rec.feed(event)):
-                    rec = None
+                recording = recording and await stored(stats, rec.feed(event))
                 if isinstance(event, TextDelta):
                     answer.append(event.text)
                 elif isinstance(event, Error):
                     error = event
                 elif isinstance(event, Done):
                     done = event
-            if rec is not None and not await stored(stats, rec.finish()):
-                rec = None
+            if recording:
+                await stored(stats, rec.finish())
             stats.latencies.append(time.monotonic() - t0)
             stats.turns += 1
             if error is not None:

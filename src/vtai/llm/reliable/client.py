@@ -147,7 +147,7 @@ class _Run:
         self.request = request
         self.chain = chain
         self.report = Report(primary=request.model.id)
-        self.shown = ""  # answer text already yielded, across models
+        self._parts: list[str] = []  # answer text already yielded, across models
         self.announced = request.model.id  # the model the user was last told is answering
         self.deadline = owner.clock() + self.s.request_deadline
         self._stop: asyncio.Future[None] | None = None  # set by interrupt(); ends a backoff sleep early
@@ -160,6 +160,10 @@ class _Run:
             self._stop.set_result(None)
         if self._scope is not None:
             self._scope.reschedule(-1)  # expire now: the waiting __anext__ is cancelled
+
+    @property
+    def shown(self) -> str:
+        return "".join(self._parts)
 
     def remaining(self) -> float:
         return self.deadline - self.o.clock()
@@ -318,7 +322,7 @@ class _Run:
                     raw.append(event.text)
                     text = splicer.feed(event.text) if splicer else event.text
                     if text:
-                        self.shown += text
+                        self._parts.append(text)
                         yield TextDelta(text)
                     continue
                 if isinstance(event, ReasoningDelta | ToolCall):
@@ -326,7 +330,7 @@ class _Run:
                 if isinstance(event, Done):
                     tail = splicer.flush() if splicer else ""
                     if tail:
-                        self.shown += tail
+                        self._parts.append(tail)
                         yield TextDelta(tail)
                     if not raw and not produced and event.finish_reason not in ("tool_calls", "length"):
                         raise _failure(model, "returned an empty answer", status=None)
@@ -336,7 +340,7 @@ class _Run:
             if splicer is not None:  # what the fallback wrote before breaking is kept too
                 tail = splicer.flush()
                 if tail:
-                    self.shown += tail
+                    self._parts.append(tail)
                     yield TextDelta(tail)
             raise
         except BaseException:
