@@ -24,7 +24,10 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "description"
 
 @pytest.fixture
 def served(start_vtai, fake_server):
-    server = start_vtai(env={"OPENAI_API_KEY": "sk-test-openai-0000", "OPENAI_BASE_URL": fake_server.base_url})
+    # No retries or fallbacks here: these tests check how the API reports upstream failures
+    # (tests/reliability checks how they are retried and fallen back from).
+    server = start_vtai(env={"OPENAI_API_KEY": "sk-test-openai-0000", "OPENAI_BASE_URL": fake_server.base_url,
+                             "VTAI_MAX_RETRIES": "0", "VTAI_FALLBACK_TO_LOCAL": "false"})
     return server, fake_server
 
 
