@@ -81,38 +81,36 @@ async def direct_tps(base_url: str, tokens: int) -> float:
         return count / (time.perf_counter() - start)
 
 
-async def engine_tps(client, model, tokens: int) -> float:
+async def engine_tps(engine, tokens: int) -> float:
+    """The whole engine path: engine.respond → chat handler → reliability layer → LiteLLM → llama.cpp."""
+    from vtai.engine import ChatOptions
     from vtai.events import TextDelta
-    from vtai.llm.types import ChatRequest
+    from vtai.messages import Conversation, Message
 
-    req = ChatRequest(model=model, messages=[{"role": "user", "content": PROMPT}], max_tokens=tokens,
-                      temperature=0, extra={"seed": 1})
+    options = ChatOptions(model="local", dynamic_routing=False, max_tokens=tokens, temperature=0, system_prompt="",
+                          extra={"seed": 1})
     count = 0
     start = time.perf_counter()
-    async for event in client.stream(req):
+    async for event in engine.respond(Conversation(), Message.text("user", PROMPT), options):
         if isinstance(event, TextDelta):
             count += 1
     return count / (time.perf_counter() - start)
 
 
 async def throughput(runs: int, tokens: int, home: Path) -> tuple[list[float], list[float]]:
-    from vtai.llm.catalogue import load_catalogue
-    from vtai.llm.litellm_adapter import LiteLLMClient
+    from vtai.app import build_runtime
     from vtai.settings import load_settings
 
-    settings = load_settings(home=home)
-    client = LiteLLMClient(settings)
-    model = load_catalogue().get("local")
+    runtime = build_runtime(load_settings(home=home), with_router=False)
     try:
-        await client.local.ensure_started()
-        await engine_tps(client, model, 16)  # warm-up: LiteLLM import, model load
+        await engine_tps(runtime.engine, 16)  # warm-up: LiteLLM import, model load
         direct, engine = [], []
         for _ in range(runs):
-            direct.append(await direct_tps(client.local.base_url, tokens))
-            engine.append(await engine_tps(client, model, tokens))
+            direct.append(await direct_tps(runtime.llm.local.base_url, tokens))
+            engine.append(await engine_tps(runtime.engine, tokens))
         return direct, engine
     finally:
-        client.close()
+        await runtime.aclose()
 
 
 def main() -> None:
@@ -130,7 +128,7 @@ def main() -> None:
         direct, engine = asyncio.run(throughput(args.runs, args.tokens, home))
     d, e = statistics.median(direct), statistics.median(engine)
     print(f"llama.cpp direct: {d:.1f} tokens/s (median of {args.runs})")
-    print(f"through the engine (LiteLLM adapter): {e:.1f} tokens/s")
+    print(f"through the engine (respond → handler → reliability → LiteLLM): {e:.1f} tokens/s")
     print(f"ratio engine/direct: {e / d:.3f} (goal ≥ 0.95)")
 
 

@@ -172,3 +172,42 @@ def test_cli_chats_are_stored_and_continued_with_thread(provider_env, vtai_home)
 
     missing = runner.invoke(main, ["chat", "--thread", "nope", "hi"])
     assert missing.exit_code == 1 and "No thread 'nope'" in missing.output
+
+
+async def test_per_request_fallbacks_through_the_reliable_runtime(provider_env, monkeypatch):
+    from vtai.app import build_runtime
+    from vtai.events import ModelChosen
+
+    monkeypatch.setenv("VTAI_RETRY_BASE_DELAY", "0.01")
+    monkeypatch.setenv("VTAI_FALLBACK_TO_LOCAL", "false")
+    provider_env.set_behaviour("gpt-4o-mini", Fault("status", status=500))
+    provider_env.set_behaviour("gpt-4o", Text("Answer from the fallback."))
+    runtime = build_runtime(load_settings(), with_router=False)
+    try:
+        opts = ChatOptions(model="gpt-4o-mini", dynamic_routing=False, extra={"fallbacks": ["gpt-4o"]})
+        conv = Conversation()
+        events = [e async for e in runtime.engine.respond(conv, Message.text("user", "hi"), opts)]
+    finally:
+        await runtime.aclose()
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Answer from the fallback."
+    assert any(isinstance(e, ModelChosen) and e.model == "gpt-4o" for e in events)
+    assert {r.json["model"] for r in provider_env.requests_to("chat")} == {"gpt-4o-mini", "gpt-4o"}
+    assert conv.messages[-1].content == "Answer from the fallback."
+
+
+async def test_partial_answer_stays_in_memory_when_the_provider_fails(provider_env, monkeypatch):
+    from vtai.app import build_runtime
+
+    monkeypatch.setenv("VTAI_MAX_RETRIES", "0")
+    monkeypatch.setenv("VTAI_FALLBACK_TO_LOCAL", "false")
+    provider_env.enqueue(Fault("cut_mid_stream", after_tokens=3))
+    runtime = build_runtime(load_settings(), with_router=False)
+    try:
+        conv = Conversation()
+        opts = ChatOptions(model="gpt-4o-mini", dynamic_routing=False)
+        events = [e async for e in runtime.engine.respond(conv, Message.text("user", "one two three four"), opts)]
+    finally:
+        await runtime.aclose()
+    partial = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert partial and any(isinstance(e, Error) for e in events)
+    assert [m.role for m in conv.messages] == ["user", "assistant"] and conv.messages[1].content == partial

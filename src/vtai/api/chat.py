@@ -33,7 +33,7 @@ from vtai.llm.types import ChatRequest
 from vtai.messages import Conversation, Message
 
 AUTO = "vtai/auto"
-PASSTHROUGH_EXTRA = ("seed", "presence_penalty", "frequency_penalty", "parallel_tool_calls")
+PASSTHROUGH_EXTRA = ("seed", "presence_penalty", "frequency_penalty", "parallel_tool_calls", "fallbacks")
 _HEAD_KINDS = (RouteChosen, ModelChosen)
 
 
@@ -132,7 +132,8 @@ def options_for(engine: Engine, body: ChatCompletionRequest, model: Model | None
     return ChatOptions.from_settings(
         engine.settings, model=model.id if model else None, system_prompt=system, temperature=body.temperature,
         top_p=body.top_p, max_tokens=body.max_completion_tokens or body.max_tokens,
-        dynamic_routing=model is None, reasoning_effort=effort, thinking=True if effort else None)
+        dynamic_routing=model is None, reasoning_effort=effort, thinking=True if effort else None,
+        extra={"fallbacks": list(body.fallbacks)} if body.fallbacks else None)
 
 
 async def engine_events(engine: Engine, body: ChatCompletionRequest, model: Model | None, system: str | None,

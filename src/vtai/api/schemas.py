@@ -156,6 +156,8 @@ class ChatCompletionRequest(_In):
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
     user: str | None = None
+    # VT.ai extension: models to try, in order, if `model` fails (replaces the configured fallback chain).
+    fallbacks: list[str] | None = Field(None, max_length=16)
 
     @field_validator("stop")
     @classmethod

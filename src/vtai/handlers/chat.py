@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from vtai.engine import Turn
+from vtai.errors import ProviderError
 from vtai.events import Done, Event, ReasoningDelta, TextDelta
 from vtai.handlers import handler
 from vtai.llm.types import ChatRequest
@@ -24,8 +25,11 @@ def chat_request(turn: Turn, **extra) -> ChatRequest:
     messages = build_messages(turn.conversation, system, model.context or 8192, reserve,
                               with_images=model.can("vision"))
     effort = opts.reasoning_effort if (opts.thinking or model.can("reasoning")) else None
+    hints = extra.setdefault("extra", {})
     if turn.route is not None:
-        extra.setdefault("extra", {}).setdefault("route", turn.route.route)  # for per-route fallback chains
+        hints.setdefault("route", turn.route.route)  # for per-route fallback chains
+    if opts.extra.get("fallbacks"):
+        hints["fallbacks"] = list(opts.extra["fallbacks"])  # per-request chain (API `fallbacks`)
     return ChatRequest(model=model, messages=messages, temperature=opts.temperature, top_p=opts.top_p,
                        max_tokens=opts.max_tokens, reasoning_effort=effort, **extra)
 
@@ -34,26 +38,33 @@ async def stream_answer(turn: Turn, request: ChatRequest) -> AsyncIterator[Event
     """Stream ``request`` and record the answer in the conversation."""
     splitter = ThinkSplitter() if turn.model.think_tags or turn.options.thinking else None
     answer: list[str] = []
-    async for event in turn.llm.stream(request):
-        if isinstance(event, TextDelta) and splitter is not None:
-            for kind, text in splitter.feed(event.text):
-                if kind == "reasoning":
-                    yield ReasoningDelta(text)
-                else:
-                    answer.append(text)
-                    yield TextDelta(text)
-            continue
-        if isinstance(event, TextDelta):
-            answer.append(event.text)
-        if isinstance(event, Done) and splitter is not None:
-            for kind, text in splitter.flush():
-                if kind == "reasoning":
-                    yield ReasoningDelta(text)
-                else:
-                    answer.append(text)
-                    yield TextDelta(text)
-        yield event
+    try:
+        async for event in _split(turn.llm.stream(request), splitter, answer):
+            yield event
+    except ProviderError:
+        if answer:  # keep the partial answer in memory too (the store keeps it marked)
+            turn.conversation.add(Message.text("assistant", "".join(answer)))
+        raise
     turn.conversation.add(Message.text("assistant", "".join(answer)))
+
+
+async def _split(events: AsyncIterator[Event], splitter: ThinkSplitter | None,
+                 answer: list[str]) -> AsyncIterator[Event]:
+    """Pass events on, collecting the answer text; with a splitter, inline <think> text becomes reasoning."""
+    async for event in events:
+        if splitter is not None and isinstance(event, TextDelta | Done):
+            pairs = splitter.feed(event.text) if isinstance(event, TextDelta) else splitter.flush()
+            for kind, text in pairs:
+                if kind == "reasoning":
+                    yield ReasoningDelta(text)
+                else:
+                    answer.append(text)
+                    yield TextDelta(text)
+            if isinstance(event, TextDelta):
+                continue
+        elif isinstance(event, TextDelta):
+            answer.append(event.text)
+        yield event
 
 
 @handler("chat")

@@ -92,6 +92,27 @@ def create_web_app(settings: Settings, runtime: Runtime):
     return app
 
 
+def graceful_server_class():
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """On SIGTERM/SIGINT: stop accepting, and interrupt running answers right away (each ends as
+        "interrupted" and is stored so) instead of waiting for uvicorn's drain to cancel them."""
+
+        def __init__(self, runtime: Runtime, config: uvicorn.Config):
+            super().__init__(config)
+            self.runtime = runtime
+
+        def handle_exit(self, sig, frame) -> None:
+            aclose = getattr(self.runtime.llm, "aclose", None)
+            if aclose is not None and not self.should_exit:
+                loop = asyncio.get_running_loop()
+                loop.call_soon_threadsafe(lambda: loop.create_task(aclose(timeout=5)))
+            super().handle_exit(sig, frame)
+
+    return GracefulServer
+
+
 def run_server(settings: Settings) -> None:
     import uvicorn
 
@@ -109,14 +130,17 @@ def run_server(settings: Settings) -> None:
     app = create_web_app(settings, runtime)
     click.echo(f"VT.ai {settings.host}:{settings.port} — open http://{settings.host}:{settings.port}", err=True)
 
+    GracefulServer = graceful_server_class()  # noqa: N806 - a class
+
     async def main() -> None:
         from vtai.store import Store
 
         store = await Store.from_settings(settings)
         runtime.engine.services["store"] = store
         runtime.closers.insert(0, store.close)
-        server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                                              ws="auto", loop="asyncio", timeout_graceful_shutdown=10))
+        server = GracefulServer(runtime, uvicorn.Config(app, host=settings.host, port=settings.port,
+                                                        log_level="warning", ws="auto", loop="asyncio",
+                                                        timeout_graceful_shutdown=10))
         try:
             await server.serve()
         finally:
