@@ -80,6 +80,7 @@ def models(as_json: bool, available: bool, api_keys: tuple[str, ...]) -> None:
         catalogue = load_catalogue(settings.home)
     except VtaiError as exc:
         raise UserError(str(exc)) from None
+    breakers = running_server_breakers(settings)
     rows = []
     for m in catalogue:
         ok, hint = availability(m, settings)
@@ -89,7 +90,8 @@ def models(as_json: bool, available: bool, api_keys: tuple[str, ...]) -> None:
         if available and not ok:
             continue
         rows.append({"id": m.id, "provider": m.provider, "capabilities": sorted(m.capabilities),
-                     "context": m.context, "aliases": list(m.aliases), "available": ok, "hint": hint or None})
+                     "context": m.context, "aliases": list(m.aliases), "available": ok, "hint": hint or None,
+                     "breaker": breakers.get(m.id)})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -97,8 +99,23 @@ def models(as_json: bool, available: bool, api_keys: tuple[str, ...]) -> None:
         mark = click.style("✓", fg="green") if r["available"] else click.style("·", fg="bright_black")
         caps = ",".join(r["capabilities"])
         click.echo(f"{mark} {r['id']:<32} {r['provider']:<11} {caps}")
+    if breakers:
+        click.echo("\nFailing recently, per the running server's circuit breaker:")
+        for model_id, st in breakers.items():
+            click.echo(f"  {model_id}: {st.get('state')} (retry in {st.get('retry_in')} s) — {st.get('last_error')}")
     missing = sorted({(r["provider"], r["hint"]) for r in rows if not r["available"] and r["hint"]})
     if missing:
         click.echo("\nTo enable more models:")
         for provider, hint in missing:
             click.echo(f"  {provider}: {hint}")
+
+
+def running_server_breakers(settings) -> dict:
+    """Circuit-breaker state lives in the server process: ask a `vtai serve` on this machine, if one runs."""
+    import httpx
+
+    try:
+        health = httpx.get(f"http://127.0.0.1:{settings.port}/api/health", timeout=0.3).json()
+    except (httpx.HTTPError, ValueError):
+        return {}
+    return health.get("circuit_breakers") or {} if isinstance(health, dict) else {}

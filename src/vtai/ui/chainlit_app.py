@@ -45,7 +45,14 @@ def data_layer():
 
 def register_auth(settings) -> None:
     """Chainlit shows history only to a logged-in user: with auth off, everyone is the local user."""
+    from chainlit.oauth_providers import get_configured_oauth_providers
+
     from vtai.store import LOCAL_USER, header_identity
+
+    if get_configured_oauth_providers():  # e.g. OAUTH_GITHUB_CLIENT_ID/SECRET set: Chainlit shows the buttons
+        @cl.oauth_callback
+        async def oauth_login(provider_id, token, raw_user_data, default_user, id_token=None):
+            return default_user  # the data layer creates the user on first login; threads are per user
 
     if settings.auth == "password":
         @cl.password_auth_callback
