@@ -81,9 +81,12 @@ def _sqlite_pragmas(engine: AsyncEngine, *, in_memory: bool, durable: bool) -> N
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    # IMMEDIATE: take the write lock up front. A deferred transaction that reads and then writes can fail at
+    # once with "database is locked" when another writer got in between (busy_timeout can't help there); an
+    # immediate one waits its turn. Seen in the 200-conversation soak.
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 async def upgrade(engine: AsyncEngine) -> str:
