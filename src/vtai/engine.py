@@ -75,6 +75,16 @@ class Turn:
         return self.engine.settings
 
 
+def error_events(exc: VtaiError) -> list[Event]:
+    """A typed failure as the events that end a turn (the message is already safe to show)."""
+    if isinstance(exc, UserError):
+        return [Error(str(exc), error_type="user"), Done(finish_reason="error", interrupted=True)]
+    if isinstance(exc, ProviderError):
+        return [Error(str(exc), error_type="provider", status=exc.status, partial=bool(exc.partial)),
+                Done(model=exc.model, finish_reason="error", interrupted=True)]
+    return [Error(str(exc), error_type=type(exc).__name__), Done(finish_reason="error", interrupted=True)]
+
+
 def attachment_kinds(message: Message) -> list[str]:
     kinds = []
     for part in message.attachments():
@@ -134,15 +144,9 @@ class Engine:
                 raise InputError("The message is empty — type something or attach a file.")
             async for event in self._respond(conversation, message, options):
                 yield event
-        except UserError as exc:
-            yield Error(str(exc), error_type="user")
-            yield Done(finish_reason="error", interrupted=True)
-        except ProviderError as exc:
-            yield Error(str(exc), error_type="provider", status=exc.status, partial=bool(exc.partial))
-            yield Done(model=exc.model, finish_reason="error", interrupted=True)
         except VtaiError as exc:
-            yield Error(str(exc), error_type=type(exc).__name__)
-            yield Done(finish_reason="error", interrupted=True)
+            for event in error_events(exc):
+                yield event
 
     async def _respond(self, conversation: Conversation, message: Message,
                        options: ChatOptions) -> AsyncIterator[Event]:

@@ -25,9 +25,9 @@ from vtai.api.convert import has_images, last_user_text, to_engine, to_wire
 from vtai.api.errors import APIError
 from vtai.api.reply import Reply, SSEResponse
 from vtai.api.schemas import ERRORS, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, UserMessage
-from vtai.engine import ChatOptions, Engine, attachment_kinds
-from vtai.errors import InputError, ProviderError, RoutingError, UserError, VtaiError
-from vtai.events import Done, Error, Event, ModelChosen, RouteChosen
+from vtai.engine import ChatOptions, Engine, attachment_kinds, error_events
+from vtai.errors import InputError, RoutingError, UserError, VtaiError
+from vtai.events import Error, Event, ModelChosen, RouteChosen
 from vtai.llm.catalogue import Model, availability
 from vtai.llm.types import ChatRequest
 from vtai.messages import Conversation, Message
@@ -165,15 +165,9 @@ async def passthrough_events(engine: Engine, body: ChatCompletionRequest, model:
             if body.response_format else None, extra=extra)
         async for event in engine.llm.stream(request):
             yield event
-    except UserError as exc:
-        yield Error(str(exc), error_type="user")
-        yield Done(finish_reason="error", interrupted=True)
-    except ProviderError as exc:
-        yield Error(str(exc), error_type="provider", status=exc.status, partial=bool(exc.partial))
-        yield Done(model=exc.model, finish_reason="error", interrupted=True)
     except VtaiError as exc:
-        yield Error(str(exc), error_type=type(exc).__name__)
-        yield Done(finish_reason="error", interrupted=True)
+        for event in error_events(exc):
+            yield event
 
 
 async def route_for(engine: Engine, body: ChatCompletionRequest, images: bool,
