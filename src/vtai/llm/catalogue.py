@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from vtai.datafiles import read_mapping
 from vtai.errors import MissingKeyError, UnknownModelError, UserError
 from vtai.settings import PROVIDERS, Settings
 
@@ -99,13 +98,7 @@ def _model_from(row: dict, source: str) -> Model:
 
 
 def _read(text: str, source: str) -> dict:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{source} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{source}: expected a mapping with a 'models' list")
-    return data
+    return read_mapping(text, source, "a 'models' list")
 
 
 def load_catalogue(home: Path | None = None) -> Catalogue:

@@ -10,8 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from vtai.datafiles import read_mapping
 from vtai.errors import UserError
 from vtai.llm.catalogue import Catalogue, Model, availability
 from vtai.llm.local import installed
@@ -30,12 +29,7 @@ class FallbackConfig:
 
 
 def _read(text: str, source: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{source} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{source}: expected a mapping with 'models', 'routes' and 'default'")
+    data = read_mapping(text, source, "'models', 'routes' and 'default'")
     for key in ("models", "routes"):
         section = data.get(key) or {}
         if not isinstance(section, dict) or not all(isinstance(v, list) for v in section.values()):
