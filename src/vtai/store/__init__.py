@@ -5,7 +5,7 @@
     await store.add_message(user.id, thread.id, "user", "Hello")
 
 Every method that touches user data takes ``user_id`` first and enforces it in SQL. The Chainlit data
-layer lives in :mod:`vtai.store.chainlit_layer` (imported only by the UI, since it imports chainlit).
+layer lives in :mod:`vtai.ui.data_layer` (imported only by the UI, since it imports chainlit).
 """
 
 from .accounts import LOCAL_USER

@@ -38,7 +38,7 @@ def store():
 
 @cl.data_layer
 def data_layer():
-    from vtai.store.chainlit_layer import VtaiDataLayer
+    from vtai.ui.data_layer import VtaiDataLayer
 
     return VtaiDataLayer(store())
 

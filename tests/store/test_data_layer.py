@@ -10,7 +10,7 @@ import pytest
 from chainlit.types import Feedback, Pagination, ThreadFilter
 from chainlit.user import User
 
-from vtai.store.chainlit_layer import VtaiDataLayer
+from vtai.ui.data_layer import VtaiDataLayer
 
 
 def _step(thread_id: str, kind: str, output: str = "", **extra) -> dict:

@@ -26,9 +26,8 @@ from chainlit.types import Feedback, PageInfo, PaginatedResponse, Pagination, Th
 from chainlit.user import PersistedUser, User
 
 from vtai.errors import NotFoundError, StoreError
-
-from .models import Attachment, StoredMessage, iso
-from .store import Store
+from vtai.store.models import Attachment, StoredMessage, iso
+from vtai.store.store import Store
 
 MESSAGE_ROLES = {"user_message": "user", "assistant_message": "assistant"}
 SKIPPED_TYPES = {"run"}
