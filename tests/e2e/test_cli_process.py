@@ -37,3 +37,10 @@ def test_serve_on_a_busy_port_says_so(vtai_home):
     assert result.returncode == 1
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bare_vtai_means_serve():
+    for argv in ([], ["--port", "9123"], ["--host", "0.0.0.0"]):
+        ctx = main.make_context("vtai", list(argv))
+        assert ctx._protected_args == ["serve"] and ctx.args == argv
+    assert main.make_context("vtai", ["models"])._protected_args == ["models"]
