@@ -13,6 +13,7 @@ from vtai.media.config import MediaConfig
 from vtai.media.documents import check_zip, extract_file, fit_text
 from vtai.media.storage import new_media_path, safe_filename
 from vtai.messages import FilePart
+from vtai.settings import load_settings
 
 from .conftest import files_under, make_engine, run, user
 
@@ -144,7 +145,7 @@ async def test_zip_bomb_disguised_as_docx_or_xlsx_is_refused_unopened(tmp_path):
         assert name in events[0].message
     assert llm.requests == []
     with pytest.raises(InputError, match="not a valid Office"):
-        check_zip(b"PK\x03\x04 not really", "x.docx", MediaConfig())
+        check_zip(b"PK\x03\x04 not really", "x.docx", MediaConfig.from_settings(load_settings()))
 
 
 async def test_limits_name_the_setting(tmp_path):
@@ -183,7 +184,7 @@ async def test_hostile_file_names_are_sanitised_and_nothing_escapes_home(tmp_pat
 async def test_long_files_are_cut_with_a_note(tmp_path):
     text = "\n".join(f"line {i}" for i in range(20000))
     extracted = await extract_file(write(tmp_path, "big.log", text.encode()).path, "big.log", "text/plain",
-                                   MediaConfig(max_document_chars=5000))
+                                   MediaConfig.from_settings(load_settings(max_document_chars=5000)))
     assert len(extracted.text) < 5200 and extracted.text.startswith("line 0\n") and "line 19999" in extracted.text
     assert "left out to fit the model's context" in extracted.note
     assert fit_text("short", 100) == ("short", "")

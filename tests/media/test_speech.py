@@ -122,7 +122,8 @@ async def test_offline_voice_then_offline_whisper_round_trip(home, tmp_path, fmt
         subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-c:a", codec, str(target)], check=True)
         data = target.read_bytes()
     mime = {"wav": "audio/wav", "mp3": "audio/mpeg", "ogg": "audio/ogg", "webm": "audio/webm", "m4a": "audio/mp4"}
-    text = await transcribe(data, mime[fmt], "memo", settings, llm=None, config=MediaConfig())
+    config = MediaConfig.from_settings(settings)
+    text = await transcribe(data, mime[fmt], "memo", settings, llm=None, config=config)
     expected = words(sentence)
     assert len(words(text) & expected) >= len(expected) - 2, text
 

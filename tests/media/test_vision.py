@@ -13,6 +13,7 @@ from vtai.events import Done, Error, ModelChosen, RouteChosen, Status, TextDelta
 from vtai.media.config import MediaConfig
 from vtai.media.images import fetch_image, image_urls, ocr_image, validate_image
 from vtai.messages import ImagePart
+from vtai.settings import load_settings
 
 from .conftest import make_engine, png_with_text, run, user
 
@@ -54,7 +55,9 @@ def image_site():
     server.server_close()
 
 
-LOOPBACK_OK = {"media": MediaConfig(allow_private_urls=True, max_file_mb=2)}
+def loopback_ok() -> dict[str, MediaConfig]:
+    """Services with a media config that lets image links reach the loopback test server."""
+    return {"media": MediaConfig.from_settings(load_settings(allow_private_urls=True, max_file_mb=2))}
 
 
 async def test_uploaded_image_reaches_the_vision_model_as_a_data_url(provider_env):
@@ -70,7 +73,7 @@ async def test_uploaded_image_reaches_the_vision_model_as_a_data_url(provider_en
 
 
 async def test_image_link_is_fetched_and_sent_as_image_part(provider_env, image_site):
-    engine, _ = make_engine("vision", preferred=["gpt-4o-mini"], wire=True, services=LOOPBACK_OK)
+    engine, _ = make_engine("vision", preferred=["gpt-4o-mini"], wire=True, services=loopback_ok())
     events, _ = await run(engine, f"Describe {image_site}/moved.png please")
     assert isinstance(events[-1], Done) and not events[-1].interrupted, events
     assert provider_env.requests_to("chat")[-1].images[0].startswith("data:image/png;base64,")
@@ -84,7 +87,7 @@ async def test_image_link_is_fetched_and_sent_as_image_part(provider_env, image_
     ("/away.png", "private or local network"),
 ])
 async def test_bad_image_links_get_clear_messages(image_site, path, expected):
-    engine, llm = make_engine("vision", services=LOOPBACK_OK)
+    engine, llm = make_engine("vision", services=loopback_ok())
     events, conv = await run(engine, f"look at {image_site}{path}")
     error = next(e for e in events if isinstance(e, Error))
     assert expected in error.message, events

@@ -13,11 +13,18 @@ from vtai.settings import load_settings
 from vtai.tools import ToolConfig, ToolContext, execute, load_builtin
 from vtai.tools.fetch import FetchRefusedError, address_problem, fetch_page, html_to_text
 
-LOOPBACK_OK = ToolConfig(fetch_allow_loopback=True)
+
+def config(**settings) -> ToolConfig:
+    return ToolConfig.from_settings(load_settings(**settings))
+
+
+def loopback_ok(**settings) -> ToolConfig:
+    """Lets fetch_url reach the loopback fake web server."""
+    return config(fetch_allow_loopback=True, **settings)
 
 
 async def test_reads_main_text_only(fake_web):
-    page = await fetch_page(f"{fake_web.url}/article", LOOPBACK_OK)
+    page = await fetch_page(f"{fake_web.url}/article", loopback_ok())
     assert page.title == "The Fox Report" and page.content_type == "text/html"
     assert page.text.startswith("## Quick brown fox\n\n"
                                 "The quick brown fox jumps over the lazy dog. & it does so daily.")
@@ -34,11 +41,11 @@ def test_html_without_main_uses_the_body():
 
 
 async def test_plain_text_redirect_and_cut(fake_web):
-    page = await fetch_page(f"{fake_web.url}/plain", LOOPBACK_OK)
+    page = await fetch_page(f"{fake_web.url}/plain", loopback_ok())
     assert page.text == "just text" and page.content_type == "text/plain"
-    page = await fetch_page(f"{fake_web.url}/to-article", LOOPBACK_OK)
+    page = await fetch_page(f"{fake_web.url}/to-article", loopback_ok())
     assert page.url == f"{fake_web.url}/article" and page.title == "The Fox Report"
-    short = await fetch_page(f"{fake_web.url}/article", ToolConfig(fetch_allow_loopback=True, fetch_max_chars=40))
+    short = await fetch_page(f"{fake_web.url}/article", loopback_ok(fetch_max_chars=40))
     assert len(short.text) == 40 and short.truncated
 
 
@@ -48,7 +55,7 @@ async def test_plain_text_redirect_and_cut(fake_web):
 ])
 async def test_refuses_non_http_urls(url):
     with pytest.raises(FetchRefusedError):
-        await fetch_page(url, LOOPBACK_OK)
+        await fetch_page(url, loopback_ok())
 
 
 @pytest.mark.parametrize("host", [
@@ -58,7 +65,7 @@ async def test_refuses_non_http_urls(url):
 async def test_refuses_private_addresses_by_default(host, fake_web):
     port = fake_web.server_address[1]
     with pytest.raises(FetchRefusedError, match="Refused to fetch"):
-        await fetch_page(f"http://{host}:{port}/article", ToolConfig())
+        await fetch_page(f"http://{host}:{port}/article", config())
     assert fake_web.requests == []
 
 
@@ -85,8 +92,8 @@ async def test_every_resolved_address_is_checked_at_connect_time(fake_web, monke
 
     monkeypatch.setattr(loop, "getaddrinfo", fake_getaddrinfo)
     with pytest.raises(FetchRefusedError, match="10.1.2.3"):
-        await fetch_page(f"http://mixed.test:{port}/article", LOOPBACK_OK)
-    page = await fetch_page(f"http://fine.test:{port}/article", LOOPBACK_OK)
+        await fetch_page(f"http://mixed.test:{port}/article", loopback_ok())
+    page = await fetch_page(f"http://fine.test:{port}/article", loopback_ok())
     assert page.title == "The Fox Report"
     assert fake_web.requests[-1]["headers"]["Host"] == f"fine.test:{port}"
 
@@ -97,25 +104,25 @@ async def test_every_resolved_address_is_checked_at_connect_time(fake_web, monke
 ])
 async def test_redirects_are_checked(fake_web, path, error):
     with pytest.raises(ToolError, match=error):
-        await fetch_page(f"{fake_web.url}{path}", LOOPBACK_OK)
+        await fetch_page(f"{fake_web.url}{path}", loopback_ok())
 
 
 async def test_size_type_status_and_time_limits(fake_web):
     with pytest.raises(FetchRefusedError, match="52,428,800 bytes"):
-        await fetch_page(f"{fake_web.url}/big", LOOPBACK_OK)
+        await fetch_page(f"{fake_web.url}/big", loopback_ok())
     with pytest.raises(FetchRefusedError, match="larger than the 1,048,576-byte limit"):
-        await fetch_page(f"{fake_web.url}/chunked-big", ToolConfig(fetch_allow_loopback=True, fetch_max_bytes=1 << 20))
+        await fetch_page(f"{fake_web.url}/chunked-big", loopback_ok(fetch_max_bytes=1 << 20))
     with pytest.raises(ToolError, match="image/png, not a text page"):
-        await fetch_page(f"{fake_web.url}/image.png", LOOPBACK_OK)
+        await fetch_page(f"{fake_web.url}/image.png", loopback_ok())
     with pytest.raises(ToolError, match="HTTP 404"):
-        await fetch_page(f"{fake_web.url}/missing", LOOPBACK_OK)
+        await fetch_page(f"{fake_web.url}/missing", loopback_ok())
     with pytest.raises(ToolError, match="did not answer within 0.5 s"):
-        await fetch_page(f"{fake_web.url}/slow", ToolConfig(fetch_allow_loopback=True, fetch_timeout=0.5))
+        await fetch_page(f"{fake_web.url}/slow", loopback_ok(fetch_timeout=0.5))
 
 
 async def test_fetch_url_tool(fake_web):
     tools = load_builtin()
-    ctx = ToolContext(load_settings(), "s", {"tool_config": LOOPBACK_OK})
+    ctx = ToolContext(load_settings(), "s", {"tool_config": loopback_ok()})
     out = await execute(tools, "fetch_url", {"url": f"{fake_web.url}/article"}, ctx)
     assert not out.is_error and out.text.startswith(f"# The Fox Report\nURL: {fake_web.url}/article\n\n## Quick")
     refused = await execute(tools, "fetch_url", {"url": f"{fake_web.url}/article"},

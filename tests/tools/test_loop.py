@@ -8,6 +8,7 @@ import json
 from vtai.errors import ToolError
 from vtai.events import Done, Status, TextDelta, ToolCall, ToolResult
 from vtai.messages import Conversation, Message
+from vtai.settings import load_settings
 from vtai.testing import Text, ToolCalls, ToolCallSpec
 from vtai.tools import ToolConfig, ToolContext, make_tool
 
@@ -134,7 +135,8 @@ async def test_tool_errors_and_bad_arguments_become_error_results(provider_env):
 async def test_iterations_are_bounded(provider_env):
     for i in range(5):
         provider_env.enqueue(ToolCalls([ToolCallSpec("add", {"a": i, "b": 1})]))
-    engine = wire_engine({"tools": [make_tool(add)], "tool_config": ToolConfig(max_iterations=2)})
+    config = ToolConfig.from_settings(load_settings(tool_max_iterations=2))
+    engine = wire_engine({"tools": [make_tool(add)], "tool_config": config})
     events, conv = await run(engine, "loop forever")
     chats = provider_env.requests_to("chat")
     assert len(chats) == 3  # two rounds with tools, then one that must answer

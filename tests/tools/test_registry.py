@@ -86,12 +86,9 @@ def test_builtin_tools_register_with_schemas():
     assert TOOLS["run_python"].schema()["function"]["parameters"]["properties"]["code"]["type"] == "string"
 
 
-def test_tool_config_reads_settings_fields_when_present():
-    class S:
-        search_provider = "searxng"
-        searxng_url = "http://127.0.0.1:9"
-        tool_max_iterations = 3
-
-    cfg = ToolConfig.from_settings(S())
+def test_tool_config_comes_from_settings(monkeypatch):
+    monkeypatch.setenv("VTAI_SEARCH_PROVIDER", "searxng")
+    monkeypatch.setenv("VTAI_TAVILY_URL", "")  # empty: the Settings default
+    cfg = ToolConfig.from_settings(load_settings(searxng_url="http://127.0.0.1:9", tool_max_iterations=3))
     assert (cfg.search_provider, cfg.searxng_url, cfg.max_iterations) == ("searxng", "http://127.0.0.1:9", 3)
-    assert ToolConfig.from_settings(load_settings()) == ToolConfig()
+    assert cfg.tavily_url == "https://api.tavily.com"

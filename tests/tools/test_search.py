@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from dataclasses import replace
 
 import pytest
 
@@ -18,6 +19,10 @@ from vtai.tools.search.searxng import SearXNG
 from vtai.tools.search.tavily import Tavily
 
 from .conftest import routed_options, run
+
+
+def config(**settings) -> ToolConfig:
+    return ToolConfig.from_settings(load_settings(**settings))
 
 
 def closed_port_url() -> str:
@@ -65,34 +70,35 @@ async def test_unreachable_or_slow_search_is_unavailable():
 
 def test_provider_choice(monkeypatch):
     settings = load_settings()
-    assert get_provider(ToolConfig(), settings).name == "duckduckgo"
-    assert get_provider(ToolConfig(searxng_url="http://127.0.0.1:1"), settings).name == "searxng"
+    assert get_provider(config(), settings).name == "duckduckgo"
+    assert get_provider(config(searxng_url="http://127.0.0.1:1"), settings).name == "searxng"
     with pytest.raises(UserError, match="TAVILY_API_KEY"):
-        get_provider(ToolConfig(search_provider="tavily"), settings)
+        get_provider(config(search_provider="tavily"), settings)
     with pytest.raises(UserError, match="VTAI_SEARXNG_URL"):
-        get_provider(ToolConfig(search_provider="searxng"), settings)
+        get_provider(config(search_provider="searxng"), settings)
+    # Settings refuses an unknown provider; a ToolConfig built by hand may still carry one.
     with pytest.raises(UserError, match="Unknown search provider"):
-        get_provider(ToolConfig(search_provider="bing"), settings)
+        get_provider(replace(config(), search_provider="bing"), settings)
     monkeypatch.setenv("TAVILY_API_KEY", "tvly-test-key-123")
-    tavily = get_provider(ToolConfig(searxng_url="http://127.0.0.1:1"), load_settings())
+    tavily = get_provider(config(searxng_url="http://127.0.0.1:1"), load_settings())
     assert tavily.name == "tavily" and tavily.api_key == "tvly-test-key-123"
 
 
 async def test_web_search_tool(fake_web):
     tools = load_builtin()
-    ctx = ToolContext(load_settings(), "s", {"tool_config": ToolConfig(searxng_url=fake_web.url)})
+    ctx = ToolContext(load_settings(), "s", {"tool_config": config(searxng_url=fake_web.url)})
     out = await execute(tools, "web_search", {"query": "python", "max_results": 1}, ctx)
     assert not out.is_error
     assert out.text == ("[1] Python 3.14 released\nhttps://www.python.org/downloads/release/python-3140/\n"
                         "Python 3.14.0 is the newest major release.")
-    ctx = ToolContext(load_settings(), "s", {"tool_config": ToolConfig(searxng_url=closed_port_url())})
+    ctx = ToolContext(load_settings(), "s", {"tool_config": config(searxng_url=closed_port_url())})
     out = await execute(tools, "web_search", {"query": "python"}, ctx)
     assert out.is_error and "SearXNG could not be reached" in out.text
 
 
 async def test_search_route_cites_and_lists_sources(provider_env, fake_web, routed):
     provider_env.enqueue(Text("Python 3.14 is the newest release [1], with template strings [2]."))
-    engine = routed("search", {"tool_config": ToolConfig(searxng_url=fake_web.url)}, requires="chat")
+    engine = routed("search", {"tool_config": config(searxng_url=fake_web.url)}, requires="chat")
     events, conv = await run(engine, "latest python version?", routed_options())
     call = next(e for e in events if isinstance(e, ToolCall))
     result = next(e for e in events if isinstance(e, ToolResult))
@@ -111,7 +117,7 @@ async def test_search_route_cites_and_lists_sources(provider_env, fake_web, rout
 
 async def test_search_route_without_network_says_so_and_answers(provider_env, routed):
     provider_env.enqueue(Text("From memory: probably 3.13, but check."))
-    engine = routed("search", {"tool_config": ToolConfig(searxng_url=closed_port_url())}, requires="chat")
+    engine = routed("search", {"tool_config": config(searxng_url=closed_port_url())}, requires="chat")
     events, _ = await run(engine, "latest python version?", routed_options())
     result = next(e for e in events if isinstance(e, ToolResult))
     assert result.is_error and "could not be reached" in result.output

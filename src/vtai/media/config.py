@@ -1,5 +1,7 @@
-"""Media settings in one place. Read from :class:`~vtai.settings.Settings` fields when they exist (with the
-defaults below otherwise); an engine may carry its own ``MediaConfig`` in ``engine.services["media"]``."""
+"""Media limits and voices in one object, built from :class:`~vtai.settings.Settings` (the only place
+their defaults live: its "Uploads and media" fields). An engine may carry its own ``MediaConfig`` in
+``engine.services["media"]``; tests build one with
+``MediaConfig.from_settings(load_settings(max_file_mb=2))``."""
 
 from __future__ import annotations
 
@@ -11,34 +13,28 @@ from vtai.settings import Settings
 
 @dataclass(frozen=True, slots=True)
 class MediaConfig:
-    max_file_mb: float = 20.0
-    max_files_per_message: int = 10
-    max_total_mb: float = 50.0
+    max_file_mb: float
+    max_files_per_message: int
+    max_total_mb: float
     # Image links in messages: only public http(s) addresses unless this is on (tests use loopback servers).
-    allow_private_urls: bool = False
-    max_image_pixels: int = 40_000_000
-    # Extracted document text kept per file (~15k tokens); the rest is left out with a note.
-    max_document_chars: int = 48_000
+    allow_private_urls: bool
+    max_image_pixels: int
+    # Extracted document text kept per file; the rest is left out with a note.
+    max_document_chars: int
     # Zip containers (DOCX/XLSX): refuse when they would unpack to more than this, or compress too well.
-    max_unzipped_mb: float = 200.0
-    max_zip_ratio: float = 200.0
+    max_unzipped_mb: float
+    max_zip_ratio: float
     # Text-to-speech: longer requests are refused with this limit named; shorter ones are chunked.
-    max_speech_chars: int = 20_000
-    speech_voice: str = "alloy"  # provider voice; the offline voice uses its own default
-    speech_model: str = ""  # "" = first usable speech model, else the offline voice
-    transcription_model: str = ""  # "" = first usable transcription model, else offline whisper
-    max_audio_seconds: float = 1800.0
+    max_speech_chars: int
+    speech_voice: str  # provider voice; the offline voice uses its own default
+    speech_model: str  # "" = first usable speech model, else the offline voice
+    transcription_model: str  # "" = first usable transcription model, else offline whisper
+    max_audio_seconds: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MediaConfig:
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            value = getattr(settings, f.name, None)
-            if value is None:
-                value = getattr(settings, f"media_{f.name}", None)
-            if value is not None:
-                values[f.name] = value
-        return cls(**values)
+        """Each field from the same-named ``Settings`` field."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
 
 
 def media_config(engine: Any) -> MediaConfig:

@@ -48,30 +48,35 @@ MAX_RESULT_CHARS = 20_000  # what the model sees of one tool result
 
 @dataclass(frozen=True, slots=True)
 class ToolConfig:
-    """Tool settings. ``from_settings`` reads the same-named ``Settings`` fields when they exist;
-    ``services["tool_config"]`` overrides the whole object (tests point the providers at local fakes)."""
+    """Tool settings, built from :class:`~vtai.settings.Settings` (where their defaults live: its
+    "Tools and web search" fields). ``services["tool_config"]`` overrides the whole object (tests point
+    the providers at local fakes with ``ToolConfig.from_settings(load_settings(searxng_url=...))``)."""
 
-    max_iterations: int = 8  # model ↔ tools rounds per turn
-    search_provider: str = "auto"  # auto | tavily | searxng | duckduckgo
-    search_results: int = 5
-    search_timeout: float = 10.0
-    searxng_url: str = ""
-    tavily_url: str = "https://api.tavily.com"
-    duckduckgo_url: str = "https://html.duckduckgo.com"
-    fetch_timeout: float = 15.0
-    fetch_max_bytes: int = 5 << 20  # pages larger than this are refused
-    fetch_max_chars: int = 20_000  # extracted text beyond this is cut
-    fetch_allow_loopback: bool = False  # tests only: lets fetch_url reach 127.0.0.1 (never other private nets)
+    max_iterations: int  # model ↔ tools rounds per turn (Settings.tool_max_iterations)
+    search_provider: str  # auto | tavily | searxng | duckduckgo
+    search_results: int
+    search_timeout: float
+    searxng_url: str
+    tavily_url: str
+    duckduckgo_url: str
+    fetch_timeout: float
+    fetch_max_bytes: int  # pages larger than this are refused
+    fetch_max_chars: int  # extracted text beyond this is cut
+    fetch_allow_loopback: bool  # tests only: lets fetch_url reach 127.0.0.1 (never other private nets)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ToolConfig:
-        prefixed = {"max_iterations": "tool_max_iterations"}
+    def from_settings(cls, settings: Settings) -> ToolConfig:
+        """Each field from the same-named ``Settings`` field (``max_iterations``: ``tool_max_iterations``).
+        An empty string (``VTAI_TAVILY_URL=``) means that field's ``Settings`` default."""
         values = {}
         for f in fields(cls):
-            value = getattr(settings, prefixed.get(f.name, f.name), None)
-            if value is not None and value != "":
-                values[f.name] = value
+            name = _SETTINGS_NAME.get(f.name, f.name)
+            value = getattr(settings, name)
+            values[f.name] = Settings.model_fields[name].get_default() if value == "" else value
         return cls(**values)
+
+
+_SETTINGS_NAME = {"max_iterations": "tool_max_iterations"}
 
 
 @dataclass(slots=True)
@@ -107,7 +112,7 @@ class ToolContext:
         return path
 
 
-def tool_config(settings: Any, services: dict[str, Any] | None = None) -> ToolConfig:
+def tool_config(settings: Settings, services: dict[str, Any] | None = None) -> ToolConfig:
     given = (services or {}).get("tool_config")
     return given if isinstance(given, ToolConfig) else ToolConfig.from_settings(settings)
 
