@@ -152,3 +152,22 @@ async def test_memory_trims_oldest_turns_keeps_system(context):
     assert len(sent) < 40
     assert "question 0 " not in str(sent)
     assert sum(len(str(m["content"])) for m in sent) // 3 < context
+
+
+async def test_attached_image_goes_to_the_vision_handler_even_with_routing_off():
+    """With a text-only model selected and routing off, the image is not silently dropped: the vision handler
+    says no vision model is usable and answers from offline OCR."""
+    import io
+
+    from PIL import Image
+
+    from vtai.events import Status
+    from vtai.messages import ImagePart, TextPart
+
+    engine, llm = make_engine()
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "blue").save(buf, format="PNG")
+    message = Message(role="user", parts=[TextPart("what colour is this?"), ImagePart("image/png", buf.getvalue())])
+    events = [e async for e in engine.respond(Conversation(), message, ChatOptions(dynamic_routing=False))]
+    assert any(isinstance(e, Status) and "No vision model is usable" in e.text for e in events), events
+    assert "OCR" in llm.requests[-1].messages[-1]["content"]

@@ -171,6 +171,8 @@ class Engine:
         else:
             model = self.chat_model(options)
             yield ModelChosen(model.id, "selected model" if options.model else "default model")
+        if handler_name == "chat" and "vision" in HANDLERS and any(isinstance(p, ImagePart) for p in message.parts):
+            handler_name = "vision"  # an attached image is always looked at, routing on or off
         if options.use_tools and handler_name == "chat" and "assistant" in HANDLERS:
             handler_name = "assistant"
             if not model.can("tools") and not options.model:
