@@ -10,7 +10,7 @@ import pytest
 from vtai.testing import Fault, Text, ToolCalls, ToolCallSpec
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-litellm = pytest.importorskip("litellm")
+import litellm  # noqa: E402 - after the cost-map switch above
 
 # LiteLLM lazily imports a module whose TypedDict makes pydantic warn; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:Items? .* `ReadOnly` qualifier:UserWarning")

