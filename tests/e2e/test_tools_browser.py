@@ -22,6 +22,18 @@ print("min", (x ** 2).min(), "max", (x ** 2).max())
 """
 
 
+def wait_for_images(page, answer_text: str, timeout: float = 60) -> list[dict]:
+    """Poll until an inline image and the answer text are both shown (or time runs out); the images seen."""
+    deadline = time.monotonic() + timeout
+    images: list[dict] = []
+    while time.monotonic() < deadline:
+        images = inline_images(page)
+        if images and page.locator(f"text={answer_text}").count():
+            break
+        page.wait_for_timeout(250)
+    return images
+
+
 def inline_images(page) -> list[dict]:
     """Loaded inline image elements of assistant messages (not avatars)."""
     return page.evaluate("""() => [
@@ -41,13 +53,7 @@ def test_plot_from_the_code_tool_shows_inline(start_vtai, page):
         page.locator('[data-test="select-item:Assistant"]').click()
         send_message(page, "plot y = x^2 from -3 to 3")
 
-        deadline = time.monotonic() + 60
-        images: list[dict] = []
-        while time.monotonic() < deadline:
-            images = inline_images(page)
-            if images and page.locator("text=a parabola with its minimum").count():
-                break
-            page.wait_for_timeout(250)
+        images = wait_for_images(page, "a parabola with its minimum")
         page.screenshot(path=str(server.log.parent / "tools-plot.png"))
         body = page.inner_text("body")
         assert images, f"no inline image; page says:\n{body}\n--- server log:\n{server.output()[-3000:]}"
@@ -89,13 +95,7 @@ def test_uploaded_csv_is_plotted_in_the_sandbox(start_vtai, page, tmp_path):
         assert not page.locator("text=Failed to upload").count(), page.inner_text("body")
         send_message(page, "plot sales by month")
 
-        deadline = time.monotonic() + 60
-        images: list[dict] = []
-        while time.monotonic() < deadline:
-            images = inline_images(page)
-            if images and page.locator("text=January had the most sales").count():
-                break
-            page.wait_for_timeout(250)
+        images = wait_for_images(page, "January had the most sales")
         page.screenshot(path=str(server.log.parent / "tools-csv.png"))
         body = page.inner_text("body")
         tool_msg = next(m for m in fake.requests_to("chat")[1].json["messages"] if m["role"] == "tool")
